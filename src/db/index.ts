@@ -1,0 +1,59 @@
+import { join } from 'node:path';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { createPrismaClient, type Db, type QueryEvent } from './client.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded.js';
+import { applyMigrations } from './migrations.js';
+
+export interface Database {
+  url: string;
+  prisma: Db;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * Resolves the database URL: DATABASE_URL when set, otherwise an embedded PostgreSQL kept under DATA_DIR.
+ * The caller owns the returned `stop`.
+ */
+export async function resolveDatabaseUrl(
+  config: Config,
+  log: Logger,
+): Promise<{ url: string; embedded: EmbeddedDatabase | null }> {
+  if (config.database.url) return { url: config.database.url, embedded: null };
+  const dir = join(config.database.dataDir, 'postgres');
+  log.info({ dir }, 'DATABASE_URL is not set: starting the embedded PostgreSQL');
+  const embedded = await startEmbeddedPostgres({
+    dir,
+    port: config.database.embeddedPort,
+    persistent: true,
+    onLog: (message) => log.debug({ postgres: message.trim() }, 'embedded postgres'),
+  });
+  log.info({ url: embedded.url.replace(/:[^:@/]+@/, ':***@') }, 'embedded PostgreSQL is ready');
+  return { url: embedded.url, embedded };
+}
+
+export async function openDatabase(
+  config: Config,
+  log: Logger,
+  options: { onQuery?: (event: QueryEvent) => void } = {},
+): Promise<Database> {
+  const { url, embedded } = await resolveDatabaseUrl(config, log);
+  try {
+    const { applied } = await applyMigrations(url, { log: (message) => log.info(message) });
+    if (applied.length) log.info({ applied }, 'migrations applied');
+  } catch (error) {
+    await embedded?.stop();
+    throw error;
+  }
+  const prisma = createPrismaClient(url, { poolSize: config.database.poolSize, onQuery: options.onQuery });
+  return {
+    url,
+    prisma,
+    embedded: embedded !== null,
+    async close() {
+      await prisma.$disconnect();
+      await embedded?.stop();
+    },
+  };
+}

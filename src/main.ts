@@ -1,0 +1,58 @@
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { openDatabase } from './db/index.js';
+import { createLogger } from './logger.js';
+import { createApp } from './server.js';
+import { createServices } from './services/index.js';
+
+function readConfig(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\nSee .env.example for every variable and its meaning.\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+async function main() {
+  const config = readConfig();
+  const log = createLogger(config.logLevel);
+  const database = await openDatabase(config, log);
+  const services = createServices({ prisma: database.prisma, config, log });
+  const app = await createApp({ config, log, prisma: database.prisma, services });
+
+  let shuttingDown = false;
+  const shutdown = async (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log.info({ signal }, 'shutting down: no new requests, finishing in-flight ones');
+    const forceExit = setTimeout(() => {
+      log.error('shutdown took longer than 25 s; exiting');
+      process.exit(1);
+    }, 25_000);
+    forceExit.unref();
+    try {
+      await app.close();
+      await services.close();
+      await database.close();
+      log.info('shutdown complete');
+      process.exit(0);
+    } catch (error) {
+      log.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  await services.start();
+  const address = await app.listen({ host: config.host, port: config.port });
+  log.info({ address, graphql: `${address}/graphql`, ide: config.graphql.ide ? `${address}/graphiql` : null }, 'listening');
+}
+
+main().catch((error) => {
+  process.stderr.write(`Failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { NotFoundError, ValidationError } from '../services/errors.js';
+import { builder } from '../schema/builder.js';
+import { RoleEnum, UserNode } from '../schema/users.js';
+
+builder.queryFields((t) => ({
+  viewer: t.prismaField({
+    type: UserNode,
+    nullable: true,
+    description: 'The signed-in user, or null for anonymous callers.',
+    resolve: (query, _root, _args, context) =>
+      context.viewer ? context.prisma.user.findUnique({ ...query, where: { id: context.viewer.id } }) : null,
+  }),
+  users: t.withAuth({ admin: true }).prismaConnection({
+    type: UserNode,
+    cursor: 'id',
+    maxSize: 100,
+    defaultSize: 20,
+    totalCount: (_parent, args, context) =>
+      context.prisma.user.count({ where: context.services.users.searchFilter(args.search) }),
+    args: { search: t.arg.string({ required: false, validate: z.string().max(200) }) },
+    resolve: (query, _root, args, context) =>
+      context.prisma.user.findMany({
+        ...query,
+        where: context.services.users.searchFilter(args.search),
+        orderBy: { id: 'desc' },
+      }),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  updatePreferences: t.withAuth({ loggedIn: true }).prismaField({
+    type: UserNode,
+    errors: { types: [ValidationError], directResult: true },
+    args: { preferences: t.arg({ type: 'JSONObject', required: true }) },
+    resolve: async (query, _root, args, context) => {
+      await context.services.users.updatePreferences(context.viewer.id, args.preferences);
+      return context.prisma.user.findUniqueOrThrow({ ...query, where: { id: context.viewer.id } });
+    },
+  }),
+  setUserRole: t.withAuth({ admin: true }).prismaField({
+    type: UserNode,
+    description: 'Changes a user\'s role (BANNED bans them). Writes an admin audit row.',
+    errors: { types: [ValidationError, NotFoundError], directResult: true },
+    args: {
+      userId: t.arg.globalID({ required: true, for: UserNode }),
+      role: t.arg({ type: RoleEnum, required: true }),
+      reason: t.arg.string({ required: false, validate: z.string().max(500) }),
+    },
+    resolve: async (query, _root, args, context) => {
+      const user = await context.services.users.setRole(context.viewer.id, args.userId.id, args.role, args.reason);
+      return context.prisma.user.findUniqueOrThrow({ ...query, where: { id: user.id } });
+    },
+  }),
+}));

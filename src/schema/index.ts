@@ -1,0 +1,8 @@
+import { lexicographicSortSchema } from 'graphql';
+import { builder } from './builder.js';
+import './scalars.js';
+import './errors.js';
+import './users.js';
+import '../resolvers/users.js';
+
+export const schema = lexicographicSortSchema(builder.toSchema());

@@ -1,0 +1,256 @@
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { fastifyApolloHandler } from '@as-integrations/fastify';
+import cors from '@fastify/cors';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { randomUUID } from 'node:crypto';
+import type { Config } from './config.js';
+import type { Context } from './context.js';
+import type { Db } from './db/client.js';
+import type { User } from './generated/prisma/client.js';
+import { registerGraphiQL } from './http/graphiql.js';
+import { createMetrics } from './http/metrics.js';
+import type { Logger } from './logger.js';
+import { schema } from './schema/index.js';
+import { extractBearerToken } from './services/auth.js';
+import { AuthenticationError, DomainError } from './services/errors.js';
+import type { Services } from './services/index.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    viewer: User | null;
+  }
+}
+
+export interface AppOptions {
+  config: Config;
+  log: Logger;
+  prisma: Db;
+  services: Services;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
+const CLIENT_ERROR_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'ACCOUNT_BANNED',
+]);
+
+function isClientError(error: unknown): boolean {
+  if (error instanceof DomainError) return true;
+  if (error instanceof GraphQLError) {
+    const code = error.extensions?.code;
+    return typeof code === 'string' && CLIENT_ERROR_CODES.has(code);
+  }
+  return false;
+}
+
+/** Expected failures keep their message and code; anything else is logged with the request id and masked. */
+function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const original = unwrapResolverError(error);
+  if (original instanceof DomainError) {
+    return { ...formatted, message: original.message, extensions: { code: original.code } };
+  }
+  const code = formatted.extensions?.code;
+  if (typeof code === 'string' && CLIENT_ERROR_CODES.has(code)) return formatted;
+  if (original instanceof GraphQLError && !original.originalError && code === undefined) return formatted;
+  return {
+    message: 'Internal server error',
+    locations: formatted.locations,
+    path: formatted.path,
+    extensions: { code: 'INTERNAL_SERVER_ERROR' },
+  };
+}
+
+const logUnexpectedErrors: ApolloServerPlugin<Context> = {
+  async requestDidStart() {
+    return {
+      async didEncounterErrors({ contextValue, errors, operationName }) {
+        for (const error of errors) {
+          const original = unwrapResolverError(error);
+          if (isClientError(original)) continue;
+          if (error.extensions?.code && CLIENT_ERROR_CODES.has(String(error.extensions.code))) continue;
+          if (!error.originalError && !error.path) continue;
+          contextValue.log.error({ err: original, path: error.path, operationName }, 'unexpected GraphQL error');
+        }
+      },
+    };
+  },
+};
+
+function graphqlErrorBody(message: string, code: string, extra: Record<string, unknown> = {}) {
+  return { errors: [{ message, extensions: { code, ...extra } }] };
+}
+
+export async function createApp(options: AppOptions): Promise<FastifyInstance> {
+  const { config, log, prisma, services } = options;
+  const metrics = createMetrics();
+  const app = Fastify({
+    loggerInstance: log,
+    disableRequestLogging: true,
+    requestIdLogLabel: 'requestId',
+    genReqId: (request) => {
+      const incoming = request.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    bodyLimit: 1024 * 1024,
+    forceCloseConnections: 'idle',
+    trustProxy: true,
+  }) as unknown as FastifyInstance;
+  app.decorateRequest('viewer', null);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpDuration.observe(
+      { method: request.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+    request.log.info(
+      { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      'request completed',
+    );
+  });
+
+  const origins = config.corsOrigins;
+  await app.register(cors, {
+    origin: origins.includes('*') ? true : origins.length ? origins : false,
+    credentials: true,
+    exposedHeaders: ['x-request-id'],
+  });
+
+  const armor = new ApolloArmor({
+    maxDepth: { n: config.graphql.maxDepth },
+    maxAliases: { n: config.graphql.maxAliases },
+    maxTokens: { n: config.graphql.maxTokens },
+    costLimit: { maxCost: config.graphql.maxCost },
+    blockFieldSuggestion: { enabled: config.production },
+  });
+  const protection = armor.protect();
+  const apollo = new ApolloServer<Context>({
+    schema,
+    introspection: config.graphql.introspection,
+    formatError,
+    includeStacktraceInErrorResponses: false,
+    validationRules: [...protection.validationRules],
+    plugins: [
+      // graphql-armor is typed against Apollo's CommonJS build; the runtime is shared.
+      ...(protection.plugins as unknown as ApolloServerPlugin<Context>[]),
+      ApolloServerPluginLandingPageDisabled(),
+      logUnexpectedErrors,
+      {
+        async requestDidStart() {
+          return {
+            async willSendResponse({ operation, operationName, response }) {
+              const failed = response.body.kind === 'single' && (response.body.singleResult.errors?.length ?? 0) > 0;
+              metrics.graphqlOperations.inc({
+                operation: operationName ?? 'anonymous',
+                type: operation?.operation ?? 'unknown',
+                outcome: failed ? 'error' : 'ok',
+              });
+            },
+          };
+        },
+      },
+    ],
+  });
+  await apollo.start();
+  // Fastify's close already stops accepting and waits for in-flight requests; Apollo's drain plugin would close
+  // Fastify from inside its own onClose and never finish.
+  app.addHook('onClose', async () => {
+    await apollo.stop();
+  });
+
+  async function authenticate(request: FastifyRequest) {
+    const token = extractBearerToken(request.headers.authorization);
+    if (!token) return null;
+    const identity = await services.verifyToken(token);
+    return services.users.provision(identity);
+  }
+
+  const graphqlHandler = fastifyApolloHandler<Context>(apollo, {
+    context: async (request) => ({
+      requestId: request.id,
+      log: request.log as Logger,
+      config,
+      prisma,
+      services,
+      viewer: request.viewer,
+    }),
+  });
+
+  app.route({
+    url: '/graphql',
+    method: ['GET', 'POST', 'OPTIONS'],
+    preHandler: async (request, reply) => {
+      try {
+        request.viewer = await authenticate(request);
+      } catch (error) {
+        if (error instanceof AuthenticationError) {
+          return reply
+            .code(401)
+            .header('www-authenticate', 'Bearer')
+            .send(graphqlErrorBody(error.message, error.code));
+        }
+        if (error instanceof DomainError) return reply.code(409).send(graphqlErrorBody(error.message, error.code));
+        throw error;
+      }
+      if (request.viewer?.role === 'BANNED') {
+        const reason = request.viewer.banReason;
+        return reply
+          .code(403)
+          .send(
+            graphqlErrorBody(reason ? `This account is banned: ${reason}` : 'This account is banned', 'ACCOUNT_BANNED', {
+              reason,
+            }),
+          );
+      }
+    },
+    handler: async (request, reply) => {
+      const wantsIde =
+        config.graphql.ide &&
+        request.method === 'GET' &&
+        !(request.query as Record<string, unknown>).query &&
+        (request.headers.accept ?? '').includes('text/html');
+      if (wantsIde) return reply.redirect('/graphiql');
+      return graphqlHandler.call(app, request as never, reply as never);
+    },
+  });
+  if (config.graphql.ide) registerGraphiQL(app);
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      await prisma.$queryRaw`SELECT 1`;
+      return { status: 'ready' };
+    } catch (error) {
+      log.warn({ err: error }, 'readiness check failed');
+      return reply.code(503).send({ status: 'unavailable', reason: 'database does not answer' });
+    }
+  });
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+
+  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+    const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
+    if (status >= 500) request.log.error({ err: error }, 'unhandled request error');
+    return reply
+      .code(status)
+      .send({ error: status >= 500 ? 'Internal server error' : error.message, requestId: request.id });
+  });
+
+  return app;
+}

@@ -1,0 +1,22 @@
+import type { Prisma } from '../generated/prisma/client.js';
+import type { DbOrTx } from '../db/client.js';
+
+export interface AdminAction {
+  actorId: string;
+  action: string;
+  targetType: string;
+  targetId?: string | null;
+  data?: Prisma.InputJsonValue;
+}
+
+export function recordAdminAction(db: DbOrTx, action: AdminAction) {
+  return db.adminAuditLog.create({
+    data: {
+      actorId: action.actorId,
+      action: action.action,
+      targetType: action.targetType,
+      targetId: action.targetId ?? null,
+      data: action.data ?? {},
+    },
+  });
+}

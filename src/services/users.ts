@@ -1,0 +1,136 @@
+import { Prisma, type Role, type User } from '../generated/prisma/client.js';
+import type { Db } from '../db/client.js';
+import type { Logger } from '../logger.js';
+import { recordAdminAction } from './audit.js';
+import type { VerifiedIdentity } from './auth.js';
+import { ConflictError, NotFoundError, ValidationError } from './errors.js';
+
+export type UserQuery = Omit<Prisma.UserFindManyArgs, 'where' | 'orderBy' | 'cursor' | 'take' | 'skip'>;
+
+export interface UsersServiceDeps {
+  prisma: Db;
+  log: Logger;
+  adminEmails: string[];
+  /** Runs inside the transaction that creates a user, so a new user never exists without its credit account. */
+  onUserCreated?: (tx: Prisma.TransactionClient, user: User) => Promise<void>;
+}
+
+const PREFERENCES_MAX_BYTES = 16 * 1024;
+
+export class UsersService {
+  constructor(private readonly deps: UsersServiceDeps) {}
+
+  /** Finds the user for a verified token, creating them on their first authenticated request. */
+  async provision(identity: VerifiedIdentity): Promise<User> {
+    const { prisma } = this.deps;
+    const existing = await prisma.user.findUnique({ where: { externalAuthId: identity.externalAuthId } });
+    if (existing) return existing;
+    try {
+      return await prisma.$transaction(async (tx) => {
+        const byEmail = identity.email ? await tx.user.findUnique({ where: { email: identity.email } }) : null;
+        if (byEmail?.externalAuthId === identity.externalAuthId) return byEmail;
+        if (byEmail?.externalAuthId) {
+          throw new ConflictError('This email address belongs to another account');
+        }
+        const isAdmin = identity.email !== null && this.deps.adminEmails.includes(identity.email);
+        if (byEmail) {
+          // A user created ahead of their first sign-in (seed, setup-admin) is claimed by the matching email.
+          return tx.user.update({
+            where: { id: byEmail.id },
+            data: { externalAuthId: identity.externalAuthId, name: byEmail.name ?? identity.name },
+          });
+        }
+        const user = await tx.user.create({
+          data: {
+            externalAuthId: identity.externalAuthId,
+            email: identity.email,
+            name: identity.name,
+            role: isAdmin ? 'ADMIN' : 'USER',
+          },
+        });
+        await this.deps.onUserCreated?.(tx, user);
+        this.deps.log.info({ userId: user.id, role: user.role }, 'user provisioned');
+        return user;
+      });
+    } catch (error) {
+      // Two first requests racing: the loser reads what the winner created.
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+        const winner = await prisma.user.findUnique({ where: { externalAuthId: identity.externalAuthId } });
+        if (winner) return winner;
+      }
+      throw error;
+    }
+  }
+
+  async createUser(input: { email: string; name?: string | null; role?: Role }): Promise<User> {
+    return this.deps.prisma.$transaction(async (tx) => {
+      const user = await tx.user.create({
+        data: { email: input.email.toLowerCase(), name: input.name ?? null, role: input.role ?? 'USER' },
+      });
+      await this.deps.onUserCreated?.(tx, user);
+      return user;
+    });
+  }
+
+  async updatePreferences(userId: string, preferences: Record<string, unknown>): Promise<User> {
+    if (Buffer.byteLength(JSON.stringify(preferences)) > PREFERENCES_MAX_BYTES) {
+      throw ValidationError.forField('preferences', `must be at most ${PREFERENCES_MAX_BYTES} bytes of JSON`);
+    }
+    const user = await this.deps.prisma.user.findUniqueOrThrow({ where: { id: userId } });
+    const current = (user.preferences ?? {}) as Record<string, unknown>;
+    const merged = Object.fromEntries(
+      Object.entries({ ...current, ...preferences }).filter(([, value]) => value !== null),
+    ) as Prisma.InputJsonObject;
+    return this.deps.prisma.user.update({ where: { id: userId }, data: { preferences: merged } });
+  }
+
+  searchFilter(search?: string | null): Prisma.UserWhereInput {
+    const term = search?.trim();
+    const notDeleted: Prisma.UserWhereInput = { deletedAt: null };
+    if (!term) return notDeleted;
+    return {
+      ...notDeleted,
+      OR: [
+        { email: { contains: term, mode: 'insensitive' } },
+        { name: { contains: term, mode: 'insensitive' } },
+        { externalAuthId: term },
+      ],
+    };
+  }
+
+  async setRole(actorId: string, userId: string, role: Role, reason?: string | null): Promise<User> {
+    if (actorId === userId && role !== 'ADMIN') {
+      throw ValidationError.forField('userId', 'admins cannot change their own role');
+    }
+    return this.deps.prisma.$transaction(async (tx) => {
+      const before = await tx.user.findUnique({ where: { id: userId } });
+      if (!before || before.deletedAt) throw new NotFoundError('User', userId);
+      const user = await tx.user.update({
+        where: { id: userId },
+        data: {
+          role,
+          bannedAt: role === 'BANNED' ? new Date() : null,
+          banReason: role === 'BANNED' ? (reason ?? null) : null,
+        },
+      });
+      await recordAdminAction(tx, {
+        actorId,
+        action: 'user.setRole',
+        targetType: 'User',
+        targetId: userId,
+        data: { from: before.role, to: role, reason: reason ?? null },
+      });
+      return user;
+    });
+  }
+
+  async promoteToAdmin(email: string): Promise<{ user: User; created: boolean }> {
+    const normalized = email.trim().toLowerCase();
+    const existing = await this.deps.prisma.user.findUnique({ where: { email: normalized } });
+    if (existing) {
+      const user = await this.deps.prisma.user.update({ where: { id: existing.id }, data: { role: 'ADMIN' } });
+      return { user, created: false };
+    }
+    return { user: await this.createUser({ email: normalized, role: 'ADMIN' }), created: true };
+  }
+}

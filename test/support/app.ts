@@ -1,0 +1,72 @@
+import type { FastifyInstance } from 'fastify';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { createApp } from '../../src/server.js';
+import { signToken } from '../../src/services/auth.js';
+import { createServices, type Services } from '../../src/services/index.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256!';
+
+export interface GraphQLResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: { data?: T; errors?: { message: string; path?: string[]; extensions?: Record<string, any> }[] };
+}
+
+export interface TestApp {
+  url: string;
+  db: TestDatabase;
+  config: Config;
+  services: Services;
+  app: FastifyInstance;
+  graphql<T = any>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GraphQLResponse<T>>;
+  token(sub: string, claims?: { email?: string; name?: string }): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Starts the real server on a random port over a fresh database. Environment overrides go through loadConfig. */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const db = await createTestDatabase();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    AUTH_JWT_SECRET: TEST_JWT_SECRET,
+    ADMIN_EMAILS: 'admin@example.com,ops@example.com',
+    JOBS_ENABLED: 'false',
+    DATA_DIR: `.data/test-${process.pid}`,
+    ...env,
+    DATABASE_URL: db.url,
+  });
+  const log = createLogger(config.logLevel);
+  const services = createServices({ prisma: db.prisma, config, log });
+  const app = await createApp({ config, log, prisma: db.prisma, services });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  await services.start();
+
+  return {
+    url,
+    db,
+    config,
+    services,
+    app,
+    async graphql(query, variables = {}, token = null) {
+      const response = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        body: JSON.stringify({ query, variables }),
+      });
+      return { status: response.status, headers: response.headers, body: await response.json() };
+    },
+    token: (sub, claims = {}) =>
+      signToken(TEST_JWT_SECRET, { sub, email: claims.email ?? `${sub}@example.com`, name: claims.name ?? sub }),
+    async close() {
+      await app.close();
+      await services.close();
+      await db.drop();
+    },
+  };
+}
