@@ -2,7 +2,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/index.js';
 import { createLogger } from './logger.js';
 import { createApp } from './server.js';
-import { createServices } from './services/index.js';
+import { createRuntime } from './runtime.js';
 
 function readConfig(): Config {
   try {
@@ -20,8 +20,8 @@ async function main() {
   const config = readConfig();
   const log = createLogger(config.logLevel);
   const database = await openDatabase(config, log);
-  const services = createServices({ prisma: database.prisma, config, log });
-  const app = await createApp({ config, log, prisma: database.prisma, services });
+  const runtime = createRuntime({ config, log, prisma: database.prisma, databaseUrl: database.url });
+  const app = await createApp({ config, log, prisma: database.prisma, services: runtime.services });
 
   let shuttingDown = false;
   const shutdown = async (signal: string) => {
@@ -35,7 +35,7 @@ async function main() {
     forceExit.unref();
     try {
       await app.close();
-      await services.close();
+      await runtime.stop();
       await database.close();
       log.info('shutdown complete');
       process.exit(0);
@@ -47,7 +47,7 @@ async function main() {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
-  await services.start();
+  await runtime.start();
   const address = await app.listen({ host: config.host, port: config.port });
   log.info({ address, graphql: `${address}/graphql`, ide: config.graphql.ide ? `${address}/graphiql` : null }, 'listening');
 }

@@ -3,6 +3,8 @@ import { builder } from './builder.js';
 import './scalars.js';
 import './errors.js';
 import './users.js';
+import './credits.js';
 import '../resolvers/users.js';
+import '../resolvers/credits.js';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -2,27 +2,67 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import { createTokenVerifier, type TokenVerifier } from './auth.js';
+import { CreditsService } from './credits.js';
+import { createRateLimiter } from './rate-limit.js';
 import { UsersService } from './users.js';
+
+/** Where services enqueue background work; the job queue implements it. */
+export interface JobSender {
+  send(name: string, data: object, options?: { singletonKey?: string; startAfterSeconds?: number }): Promise<unknown>;
+}
 
 export interface ServiceDeps {
   prisma: Db;
   config: Config;
   log: Logger;
+  jobs?: JobSender;
 }
 
+const noJobQueue: JobSender = {
+  async send(name) {
+    throw new Error(`No job queue in this process; cannot send ${name}`);
+  },
+};
+
 export function createServices(deps: ServiceDeps) {
-  const users = new UsersService({
-    prisma: deps.prisma,
-    log: deps.log,
-    adminEmails: deps.config.auth.adminEmails,
+  const { prisma, config, log } = deps;
+  const jobs = deps.jobs ?? noJobQueue;
+  const rateLimiter = createRateLimiter({
+    pointsPerMinute: config.credits.rateLimitPerMinute,
+    redisUrl: config.redisUrl,
+    keyPrefix: 'credits',
   });
-  const verifyToken: TokenVerifier = createTokenVerifier(deps.config.auth);
+  const credits = new CreditsService({ prisma, log, config: config.credits, rateLimiter });
+  const users = new UsersService({
+    prisma,
+    log,
+    adminEmails: config.auth.adminEmails,
+    onUserCreated: async (tx, user) => {
+      await credits.openAccount(tx, user);
+    },
+  });
+  const verifyToken: TokenVerifier = createTokenVerifier(config.auth);
+  const closers: (() => Promise<void>)[] = [() => rateLimiter.close()];
+  const starters: (() => Promise<void>)[] = [() => credits.ensureDefaultFeatureCosts()];
+
   return {
+    jobs,
     users,
+    credits,
     verifyToken,
-    /** Starts background work (job queue workers); the HTTP server does not depend on it. */
-    async start() {},
-    async close() {},
+    /** Background work to run next to the HTTP server (job workers are registered here). */
+    onStart(start: () => Promise<void>) {
+      starters.push(start);
+    },
+    onClose(close: () => Promise<void>) {
+      closers.unshift(close);
+    },
+    async start() {
+      for (const start of starters) await start();
+    },
+    async close() {
+      for (const close of closers) await close();
+    },
   };
 }
 

@@ -3,7 +3,8 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createApp } from '../../src/server.js';
 import { signToken } from '../../src/services/auth.js';
-import { createServices, type Services } from '../../src/services/index.js';
+import { createRuntime, type Runtime } from '../../src/runtime.js';
+import type { Services } from '../../src/services/index.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256!';
@@ -19,6 +20,7 @@ export interface TestApp {
   db: TestDatabase;
   config: Config;
   services: Services;
+  runtime: Runtime;
   app: FastifyInstance;
   graphql<T = any>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GraphQLResponse<T>>;
   token(sub: string, claims?: { email?: string; name?: string }): Promise<string>;
@@ -39,16 +41,18 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     DATABASE_URL: db.url,
   });
   const log = createLogger(config.logLevel);
-  const services = createServices({ prisma: db.prisma, config, log });
+  const runtime = createRuntime({ config, log, prisma: db.prisma, databaseUrl: db.url });
+  const services = runtime.services;
   const app = await createApp({ config, log, prisma: db.prisma, services });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
-  await services.start();
+  await runtime.start();
 
   return {
     url,
     db,
     config,
     services,
+    runtime,
     app,
     async graphql(query, variables = {}, token = null) {
       const response = await fetch(`${url}/graphql`, {
@@ -65,7 +69,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       signToken(TEST_JWT_SECRET, { sub, email: claims.email ?? `${sub}@example.com`, name: claims.name ?? sub }),
     async close() {
       await app.close();
-      await services.close();
+      await runtime.stop();
       await db.drop();
     },
   };

@@ -1,0 +1,7 @@
+import type { Services } from '../services/index.js';
+import { creditJobs } from './credits.js';
+import type { JobDefinition } from './queue.js';
+
+export function allJobs(services: Services): JobDefinition<any>[] {
+  return [...creditJobs(services)];
+}

@@ -1,0 +1,36 @@
+import type { Config } from './config.js';
+import type { Db } from './db/client.js';
+import { allJobs } from './jobs/index.js';
+import { JobQueue } from './jobs/queue.js';
+import type { Logger } from './logger.js';
+import { createServices, type Services } from './services/index.js';
+
+export interface Runtime {
+  services: Services;
+  queue: JobQueue;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Services plus the job queue they send to; workers run only where JOBS_ENABLED is true. */
+export function createRuntime(options: { config: Config; log: Logger; prisma: Db; databaseUrl: string }): Runtime {
+  const queue = new JobQueue({
+    connectionString: options.databaseUrl,
+    log: options.log,
+    workersEnabled: options.config.jobsEnabled,
+  });
+  const services = createServices({ prisma: options.prisma, config: options.config, log: options.log, jobs: queue });
+  queue.define(...allJobs(services));
+  return {
+    services,
+    queue,
+    async start() {
+      await queue.start();
+      await services.start();
+    },
+    async stop() {
+      await queue.stop();
+      await services.close();
+    },
+  };
+}
