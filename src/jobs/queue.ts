@@ -86,13 +86,13 @@ export class JobQueue {
 
   async send(name: string, data: object, options: SendOptions = {}): Promise<string | null> {
     if (!this.started) throw new Error(`The job queue is not started; cannot send ${name}`);
-    return this.boss.send(name, data, {
-      singletonKey: options.singletonKey,
-      startAfter: options.startAfterSeconds,
-      retryLimit: options.retryLimit,
-      retryDelay: options.retryDelaySeconds,
-      retryBackoff: options.retryBackoff,
-    });
+    const sendOptions: PgBoss.SendOptions = {};
+    if (options.singletonKey) sendOptions.singletonKey = options.singletonKey;
+    if (options.startAfterSeconds) sendOptions.startAfter = options.startAfterSeconds;
+    if (options.retryLimit !== undefined) sendOptions.retryLimit = options.retryLimit;
+    if (options.retryDelaySeconds !== undefined) sendOptions.retryDelay = options.retryDelaySeconds;
+    if (options.retryBackoff !== undefined) sendOptions.retryBackoff = options.retryBackoff;
+    return this.boss.send(name, data, sendOptions);
   }
 
   async stop() {

@@ -208,9 +208,9 @@ export class CreditsService {
     return updated;
   }
 
-  private async replay(tx: Tx, userId: string, key: string | null | undefined): Promise<CreditTransaction | null> {
+  private async replay(db: Db | Tx, userId: string, key: string | null | undefined): Promise<CreditTransaction | null> {
     if (!key) return null;
-    return tx.creditTransaction.findUnique({ where: { userId_idempotencyKey: { userId, idempotencyKey: key } } });
+    return db.creditTransaction.findUnique({ where: { userId_idempotencyKey: { userId, idempotencyKey: key } } });
   }
 
   /** Draws `amount` from the allowance first, then from grants soonest-expiring first. */
@@ -294,12 +294,15 @@ export class CreditsService {
     this.validateAmount(amount);
     await this.deps.rateLimiter.consume(`credits:${userId}`);
 
-    // A committed snapshot that already lacks the credits is a correct answer without taking the lock.
-    if (!input.idempotencyKey) {
-      const snapshot = await this.deps.prisma.creditBalance.findUnique({ where: { userId } });
-      if (snapshot && snapshot.nextResetAt > this.now() && available(snapshot) < amount) {
-        throw new InsufficientCreditsError(amount, available(snapshot));
-      }
+    // Answers that committed state already settles need no lock: a used key replays, and a balance that lacks the
+    // credits refuses. Anything else is decided again under the lock.
+    const [used, snapshot] = await Promise.all([
+      input.idempotencyKey ? this.replay(this.deps.prisma, userId, input.idempotencyKey) : null,
+      this.deps.prisma.creditBalance.findUnique({ where: { userId } }),
+    ]);
+    if (used) return this.replayedMovement(used);
+    if (snapshot && snapshot.nextResetAt > this.now() && available(snapshot) < amount) {
+      throw new InsufficientCreditsError(amount, available(snapshot));
     }
 
     return this.idempotent(

@@ -1,0 +1,442 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { startTestApp, type TestApp } from './support/app.js';
+
+const run = promisify(execFile);
+
+const VIEWER_ID = `query { viewer { id } }`;
+const BALANCE = `query { viewer { creditBalance { allowanceRemaining allowanceTotal grantedRemaining total usedThisPeriod periodStart nextResetAt } } }`;
+const DEDUCT = `mutation($input: DeductCreditsInput!) {
+  deductCredits(input: $input) {
+    __typename
+    ... on CreditMovement { replayed transaction { id kind operation amount balanceAfter idempotencyKey } balance { total allowanceRemaining grantedRemaining } }
+    ... on InsufficientCreditsError { required available message }
+    ... on ValidationError { message issues { path message } }
+    ... on RateLimitedError { retryAfterSeconds }
+  }
+}`;
+const GRANT = `mutation($userId: ID!, $amount: Int!, $reason: String!, $expiresAt: DateTime) {
+  grantCredits(userId: $userId, amount: $amount, reason: $reason, expiresAt: $expiresAt) {
+    __typename
+    ... on CreditMovement { transaction { id amount kind } balance { total grantedRemaining } }
+    ... on ValidationError { message }
+  }
+}`;
+const SET_COSTS = `mutation($costs: [FeatureCostInput!]!) {
+  setFeatureCosts(costs: $costs) { __typename ... on MutationSetFeatureCostsSuccess { data { operation cost } } ... on ValidationError { message } }
+}`;
+
+let api: TestApp;
+let adminToken: string;
+
+beforeAll(async () => {
+  api = await startTestApp({ CREDITS_RATE_LIMIT_PER_MINUTE: '1000000' });
+  adminToken = await api.token('credits-admin', { email: 'admin@example.com' });
+});
+afterAll(async () => {
+  await api.close();
+});
+
+async function newUser(name: string) {
+  const token = await api.token(name);
+  const id: string = (await api.graphql(VIEWER_ID, {}, token)).body.data.viewer.id;
+  const user = await api.db.prisma.user.findUniqueOrThrow({ where: { externalAuthId: name } });
+  return { token, id, userId: user.id };
+}
+
+async function grant(userGlobalId: string, amount: number, expiresAt?: Date) {
+  const response = await api.graphql(
+    GRANT,
+    { userId: userGlobalId, amount, reason: 'test grant', expiresAt: expiresAt?.toISOString() },
+    adminToken,
+  );
+  expect(response.body.data.grantCredits.__typename).toBe('CreditMovement');
+  return response.body.data.grantCredits;
+}
+
+async function balanceOf(token: string) {
+  return (await api.graphql(BALANCE, {}, token)).body.data.viewer.creditBalance;
+}
+
+async function ledgerSum(userId: string) {
+  const { _sum } = await api.db.prisma.creditTransaction.aggregate({ where: { userId }, _sum: { amount: true } });
+  return _sum.amount ?? 0;
+}
+
+describe('balances', () => {
+  it('a new user starts with the free allowance, recorded in the ledger', async () => {
+    const { token, userId } = await newUser('fresh');
+    const balance = await balanceOf(token);
+    expect(balance).toMatchObject({ allowanceRemaining: 10, allowanceTotal: 10, grantedRemaining: 0, total: 10, usedThisPeriod: 0 });
+    expect(new Date(balance.nextResetAt).getTime() - new Date(balance.periodStart).getTime()).toBe(30 * 86_400_000);
+    expect(await ledgerSum(userId)).toBe(10);
+  });
+
+  it('deduction spends the allowance first, then grants soonest-expiring first', async () => {
+    const { token, id, userId } = await newUser('spender');
+    const inTenDays = new Date(Date.now() + 10 * 86_400_000);
+    const inTwoDays = new Date(Date.now() + 2 * 86_400_000);
+    await grant(id, 5, inTenDays);
+    await grant(id, 5);
+    await grant(id, 5, inTwoDays);
+    const response = await api.graphql(DEDUCT, { input: { operation: 'AI_TEXT_CHAT', amount: 18 } }, token);
+    expect(response.body.data.deductCredits).toMatchObject({
+      __typename: 'CreditMovement',
+      transaction: { kind: 'USAGE', operation: 'AI_TEXT_CHAT', amount: -18, balanceAfter: 7 },
+      balance: { total: 7, allowanceRemaining: 0, grantedRemaining: 7 },
+    });
+    const grants = await api.db.prisma.creditGrant.findMany({ where: { userId }, orderBy: { expiresAt: 'asc' } });
+    const remainingByExpiry = grants.map((g) => [g.expiresAt?.getTime() ?? null, g.remaining]);
+    expect(remainingByExpiry).toEqual([
+      [inTwoDays.getTime(), 0],
+      [inTenDays.getTime(), 2],
+      [null, 5],
+    ]);
+    expect(await ledgerSum(userId)).toBe(7);
+    expect((await balanceOf(token)).usedThisPeriod).toBe(18);
+  });
+
+  it('the amount defaults to the feature cost, and admins can change costs', async () => {
+    const { token } = await newUser('default-cost');
+    const first = await api.graphql(DEDUCT, { input: { operation: 'AI_TEXT_CHAT' } }, token);
+    expect(first.body.data.deductCredits.transaction.amount).toBe(-5);
+    const changed = await api.graphql(SET_COSTS, { costs: [{ operation: 'AI_TEXT_CHAT', cost: 3 }] }, adminToken);
+    expect(changed.body.data.setFeatureCosts.data).toEqual(
+      expect.arrayContaining([{ operation: 'AI_TEXT_CHAT', cost: 3 }]),
+    );
+    const second = await api.graphql(DEDUCT, { input: { operation: 'AI_TEXT_CHAT' } }, token);
+    expect(second.body.data.deductCredits.transaction.amount).toBe(-3);
+    await api.graphql(SET_COSTS, { costs: [{ operation: 'AI_TEXT_CHAT', cost: 5 }] }, adminToken);
+    const audit = await api.db.prisma.adminAuditLog.findMany({ where: { action: 'credits.setFeatureCosts' } });
+    expect(audit.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('refuses a deduction larger than the balance and moves nothing', async () => {
+    const { token, userId } = await newUser('short');
+    const response = await api.graphql(DEDUCT, { input: { operation: 'AI_TEXT_CHAT', amount: 11 } }, token);
+    expect(response.body.data.deductCredits).toMatchObject({
+      __typename: 'InsufficientCreditsError',
+      required: 11,
+      available: 10,
+    });
+    expect(await ledgerSum(userId)).toBe(10);
+    expect(await api.db.prisma.creditTransaction.count({ where: { userId } })).toBe(1);
+  });
+});
+
+describe('concurrency', () => {
+  it('50 clients racing 10,000 deductions on one user never overspend', async () => {
+    const { token, id, userId } = await newUser('hammered');
+    await grant(id, 990);
+    const initial = (await balanceOf(token)).total;
+    expect(initial).toBe(1000);
+    await api.graphql(SET_COSTS, { costs: [{ operation: 'RACE_TEST', cost: 7 }] }, adminToken);
+
+    const outcomes: Record<string, number> = {};
+    let next = 0;
+    const client = async () => {
+      while (next < 10_000) {
+        const i = next++;
+        const response = await api.graphql(DEDUCT, { input: { operation: 'RACE_TEST', idempotencyKey: `race-${i}` } }, token);
+        const typename = response.body.data?.deductCredits?.__typename ?? `HTTP ${response.status}`;
+        outcomes[typename] = (outcomes[typename] ?? 0) + 1;
+      }
+    };
+    await Promise.all(Array.from({ length: 50 }, client));
+
+    const successes = Math.floor(initial / 7);
+    expect(outcomes).toEqual({ CreditMovement: successes, InsufficientCreditsError: 10_000 - successes });
+    const final = await balanceOf(token);
+    expect(final.total).toBe(initial - successes * 7);
+    expect(final.total).toBeGreaterThanOrEqual(0);
+    const usage = await api.db.prisma.creditTransaction.aggregate({
+      where: { userId, operation: 'RACE_TEST' },
+      _sum: { amount: true },
+      _count: true,
+      _min: { balanceAfter: true },
+    });
+    expect(usage._count).toBe(successes);
+    expect(usage._sum.amount).toBe(final.total - initial);
+    expect(usage._min.balanceAfter).toBeGreaterThanOrEqual(0);
+    expect(await ledgerSum(userId)).toBe(final.total);
+  }, 180_000);
+
+  it('the same idempotency key sent twice at once moves credits once and answers the same', async () => {
+    const { token, userId } = await newUser('twice');
+    const input = { operation: 'AI_TEXT_CHAT', idempotencyKey: 'order-42', details: { prompt: 'a cat' } };
+    const [a, b] = await Promise.all([api.graphql(DEDUCT, { input }, token), api.graphql(DEDUCT, { input }, token)]);
+    const strip = ({ replayed, ...rest }: { replayed: boolean }) => rest;
+    expect(strip(a.body.data.deductCredits)).toEqual(strip(b.body.data.deductCredits));
+    expect([a.body.data.deductCredits.replayed, b.body.data.deductCredits.replayed].sort()).toEqual([false, true]);
+    expect(await api.db.prisma.creditTransaction.count({ where: { userId, kind: 'USAGE' } })).toBe(1);
+    const later = await api.graphql(DEDUCT, { input }, token);
+    expect(later.body.data.deductCredits.transaction.id).toBe(a.body.data.deductCredits.transaction.id);
+    expect((await balanceOf(token)).total).toBe(5);
+  });
+
+  it('a retried key returns the first result even after the balance ran out', async () => {
+    const { token } = await newUser('retry-after-empty');
+    const first = await api.graphql(DEDUCT, { input: { operation: 'AI_TEXT_CHAT', amount: 10, idempotencyKey: 'k1' } }, token);
+    const retry = await api.graphql(DEDUCT, { input: { operation: 'AI_TEXT_CHAT', amount: 10, idempotencyKey: 'k1' } }, token);
+    expect(retry.body.data.deductCredits).toMatchObject({ __typename: 'CreditMovement', replayed: true });
+    expect(retry.body.data.deductCredits.transaction).toEqual(first.body.data.deductCredits.transaction);
+  });
+});
+
+describe('reservations', () => {
+  const RESERVE = `mutation($input: ReserveCreditsInput!) {
+    reserveCredits(input: $input) {
+      __typename
+      ... on ReservationResult { reservation { id status amount } balance { total } }
+      ... on InsufficientCreditsError { required available }
+      ... on ValidationError { message }
+    }
+  }`;
+  const FINALIZE = `mutation($id: ID!, $action: ReservationAction!) {
+    finalizeReservation(reservationId: $id, action: $action) {
+      __typename
+      ... on ReservationResult { reservation { status } balance { total } }
+      ... on ConflictError { message }
+      ... on NotFoundError { message }
+    }
+  }`;
+
+  it('a hold counts against the balance until confirmed; a confirmed hold cannot be released', async () => {
+    const { token, userId } = await newUser('holder');
+    const held = await api.graphql(RESERVE, { input: { operation: 'AI_TEXT_CHAT', amount: 4 } }, token);
+    expect(held.body.data.reserveCredits).toMatchObject({ reservation: { status: 'HELD', amount: 4 }, balance: { total: 6 } });
+    const over = await api.graphql(RESERVE, { input: { operation: 'AI_TEXT_CHAT', amount: 7 } }, token);
+    expect(over.body.data.reserveCredits).toMatchObject({ __typename: 'InsufficientCreditsError', available: 6 });
+    const id = held.body.data.reserveCredits.reservation.id;
+    const confirmed = await api.graphql(FINALIZE, { id, action: 'CONFIRM' }, token);
+    expect(confirmed.body.data.finalizeReservation).toMatchObject({ reservation: { status: 'CONFIRMED' }, balance: { total: 6 } });
+    const release = await api.graphql(FINALIZE, { id, action: 'RELEASE' }, token);
+    expect(release.body.data.finalizeReservation).toMatchObject({
+      __typename: 'ConflictError',
+      message: 'The reservation is already confirmed',
+    });
+    expect(await ledgerSum(userId)).toBe(6);
+  });
+
+  it('a released hold comes back as a refund row', async () => {
+    const { token, userId } = await newUser('releaser');
+    const held = await api.graphql(RESERVE, { input: { operation: 'AI_TEXT_CHAT', amount: 4 } }, token);
+    const id = held.body.data.reserveCredits.reservation.id;
+    const released = await api.graphql(FINALIZE, { id, action: 'RELEASE' }, token);
+    expect(released.body.data.finalizeReservation).toMatchObject({ reservation: { status: 'RELEASED' }, balance: { total: 10 } });
+    const refund = await api.db.prisma.creditTransaction.findFirstOrThrow({ where: { userId, kind: 'REFUND' } });
+    expect(refund).toMatchObject({ amount: 4, balanceAfter: 10, reservationId: id });
+  });
+
+  it('another user cannot finalize my reservation', async () => {
+    const owner = await newUser('res-owner');
+    const thief = await newUser('res-thief');
+    const held = await api.graphql(RESERVE, { input: { operation: 'AI_TEXT_CHAT', amount: 4 } }, owner.token);
+    const id = held.body.data.reserveCredits.reservation.id;
+    const attempt = await api.graphql(FINALIZE, { id, action: 'RELEASE' }, thief.token);
+    expect(attempt.body.data.finalizeReservation.__typename).toBe('NotFoundError');
+    expect((await api.db.prisma.creditReservation.findUniqueOrThrow({ where: { id } })).status).toBe('HELD');
+  });
+});
+
+describe('jobs', () => {
+  it('an allowance reset keeps granted credits', async () => {
+    const { token, id, userId } = await newUser('resetter');
+    await grant(id, 50);
+    await api.graphql(DEDUCT, { input: { operation: 'AI_TEXT_CHAT', amount: 15 } }, token);
+    expect(await balanceOf(token)).toMatchObject({ allowanceRemaining: 0, grantedRemaining: 45 });
+    await api.db.prisma.creditBalance.update({ where: { userId }, data: { nextResetAt: new Date(Date.now() - 1000) } });
+
+    expect(await api.services.credits.resetDueAllowances()).toBeGreaterThanOrEqual(1);
+
+    const after = await balanceOf(token);
+    expect(after).toMatchObject({ allowanceRemaining: 10, allowanceTotal: 10, grantedRemaining: 45, total: 55 });
+    expect(new Date(after.nextResetAt).getTime()).toBeGreaterThan(Date.now());
+    const reset = await api.db.prisma.creditTransaction.findFirstOrThrow({
+      where: { userId, kind: 'ALLOWANCE_RESET' },
+      orderBy: { createdAt: 'desc' },
+    });
+    expect(reset).toMatchObject({ amount: 10, balanceAfter: 55 });
+    expect(await ledgerSum(userId)).toBe(55);
+  });
+
+  it('expired grants are written off with an EXPIRY row', async () => {
+    const { token, id, userId } = await newUser('expirer');
+    await grant(id, 30, new Date(Date.now() + 60_000));
+    await api.db.prisma.creditGrant.updateMany({ where: { userId }, data: { expiresAt: new Date(Date.now() - 1000) } });
+
+    expect(await api.services.credits.expireGrants()).toBeGreaterThanOrEqual(1);
+
+    expect(await balanceOf(token)).toMatchObject({ grantedRemaining: 0, total: 10 });
+    const expiry = await api.db.prisma.creditTransaction.findFirstOrThrow({ where: { userId, kind: 'EXPIRY' } });
+    expect(expiry).toMatchObject({ amount: -30, balanceAfter: 10 });
+    expect(await api.services.credits.expireGrants()).toBe(0);
+    expect(await ledgerSum(userId)).toBe(10);
+  });
+
+  it('an expired reservation comes back, through the job queue', async () => {
+    const { token, userId } = await newUser('forgetful');
+    const held = await api.services.credits.reserve(userId, { operation: 'AI_TEXT_CHAT', amount: 6, ttlSeconds: 60 });
+    expect((await balanceOf(token)).total).toBe(4);
+    await api.db.prisma.creditReservation.update({
+      where: { id: held.reservation.id },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
+
+    const released = await api.services.credits.releaseExpiredReservations();
+
+    expect(released).toBe(1);
+    expect((await balanceOf(token)).total).toBe(10);
+    const refund = await api.db.prisma.creditTransaction.findFirstOrThrow({ where: { userId, kind: 'REFUND' } });
+    expect(refund.details).toMatchObject({ reason: 'expired', forfeited: 0 });
+  });
+
+  it('the credit jobs are registered on the queue and run there', async () => {
+    const { userId } = await newUser('queued');
+    await api.db.prisma.creditBalance.update({ where: { userId }, data: { nextResetAt: new Date(Date.now() - 1000) } });
+    const worker = await startTestApp({ JOBS_ENABLED: 'true' });
+    try {
+      // The worker app has its own database; its queue must process a job sent to it.
+      const { userId: workerUser } = await (async () => {
+        const token = await worker.token('queued-worker');
+        await worker.graphql(VIEWER_ID, {}, token);
+        return { userId: (await worker.db.prisma.user.findUniqueOrThrow({ where: { externalAuthId: 'queued-worker' } })).id };
+      })();
+      await worker.db.prisma.creditBalance.update({
+        where: { userId: workerUser },
+        data: { nextResetAt: new Date(Date.now() - 1000), allowanceRemaining: 0 },
+      });
+      await worker.runtime.queue.send('credits.reset-allowances', {});
+      const deadline = Date.now() + 30_000;
+      let balance = await worker.db.prisma.creditBalance.findUniqueOrThrow({ where: { userId: workerUser } });
+      while (balance.allowanceRemaining !== 10 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        balance = await worker.db.prisma.creditBalance.findUniqueOrThrow({ where: { userId: workerUser } });
+      }
+      expect(balance.allowanceRemaining).toBe(10);
+      expect(balance.nextResetAt.getTime()).toBeGreaterThan(Date.now());
+    } finally {
+      await worker.close();
+    }
+  }, 60_000);
+});
+
+describe('access and validation', () => {
+  it('users cannot call admin credit mutations', async () => {
+    const { token, id, userId } = await newUser('wannabe');
+    const attempts = [
+      api.graphql(GRANT, { userId: id, amount: 1000, reason: 'me' }, token),
+      api.graphql(`mutation($id: ID!) { adjustCredits(userId: $id, amount: 500, reason: "x") { __typename } }`, { id }, token),
+      api.graphql(SET_COSTS, { costs: [{ operation: 'AI_TEXT_CHAT', cost: 0 }] }, token),
+    ];
+    for (const response of await Promise.all(attempts)) {
+      expect(response.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    }
+    expect(await ledgerSum(userId)).toBe(10);
+    expect((await api.db.prisma.featureCost.findUniqueOrThrow({ where: { operation: 'AI_TEXT_CHAT' } })).cost).toBe(5);
+  });
+
+  it("users cannot read another user's ledger", async () => {
+    const victim = await newUser('ledger-victim');
+    const attacker = await newUser('ledger-attacker');
+    const response = await api.graphql(
+      `query($id: ID!) { node(id: $id) { ... on User { creditTransactions(first: 10) { edges { node { amount } } } creditBalance { total } } } }`,
+      { id: victim.id },
+      attacker.token,
+    );
+    expect(response.body.data?.node ?? null).toBeNull();
+    expect(response.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+  });
+
+  it.each([
+    ['a negative amount', { operation: 'AI_TEXT_CHAT', amount: -5 }, 'amount'],
+    ['a zero amount', { operation: 'AI_TEXT_CHAT', amount: 0 }, 'amount'],
+    ['an unknown operation', { operation: 'TELEPORT' }, 'operation'],
+    ['a malformed operation', { operation: 'drop table' }, 'operation'],
+    ['oversized details', { operation: 'AI_TEXT_CHAT', details: { blob: 'x'.repeat(5000) } }, 'details'],
+    ['a malformed idempotency key', { operation: 'AI_TEXT_CHAT', idempotencyKey: 'has spaces and ✓' }, 'idempotencyKey'],
+  ])('%s gets a ValidationError and moves nothing', async (_name, input, path) => {
+    const { token, userId } = await newUser(`bad-${path}-${Math.random().toString(36).slice(2, 8)}`);
+    const response = await api.graphql(DEDUCT, { input }, token);
+    expect(response.body.data.deductCredits.__typename).toBe('ValidationError');
+    expect(response.body.data.deductCredits.issues[0].path).toBe(path);
+    expect(await api.db.prisma.creditTransaction.count({ where: { userId } })).toBe(1);
+    expect((await balanceOf(token)).total).toBe(10);
+  });
+
+  it('rate-limits deductions per user with a typed error', async () => {
+    const limited = await startTestApp({ CREDITS_RATE_LIMIT_PER_MINUTE: '3' });
+    try {
+      const token = await limited.token('eager');
+      const typenames: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const response = await limited.graphql(DEDUCT, { input: { operation: 'AI_TEXT_CHAT', amount: 1 } }, token);
+        typenames.push(response.body.data.deductCredits.__typename);
+        if (i === 3) expect(response.body.data.deductCredits.retryAfterSeconds).toBeGreaterThan(0);
+      }
+      expect(typenames).toEqual(['CreditMovement', 'CreditMovement', 'CreditMovement', 'RateLimitedError']);
+      const other = await limited.graphql(DEDUCT, { input: { operation: 'AI_TEXT_CHAT', amount: 1 } }, await limited.token('patient'));
+      expect(other.body.data.deductCredits.__typename).toBe('CreditMovement');
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+describe('admin', () => {
+  it('grantCredits and adjustCredits write audit rows; a negative adjustment cannot overdraw', async () => {
+    const { token, id, userId } = await newUser('adjusted');
+    await grant(id, 20);
+    const down = await api.graphql(
+      `mutation($id: ID!) { adjustCredits(userId: $id, amount: -25, reason: "abuse") { __typename ... on CreditMovement { balance { total } } } }`,
+      { id },
+      adminToken,
+    );
+    expect(down.body.data.adjustCredits).toEqual({ __typename: 'CreditMovement', balance: { total: 5 } });
+    const tooMuch = await api.graphql(
+      `mutation($id: ID!) { adjustCredits(userId: $id, amount: -6, reason: "abuse") { __typename ... on InsufficientCreditsError { available } } }`,
+      { id },
+      adminToken,
+    );
+    expect(tooMuch.body.data.adjustCredits).toEqual({ __typename: 'InsufficientCreditsError', available: 5 });
+    expect((await balanceOf(token)).total).toBe(5);
+    const audit = await api.db.prisma.adminAuditLog.findMany({ where: { targetId: userId }, orderBy: { createdAt: 'asc' } });
+    expect(audit.map((row) => row.action)).toEqual(['credits.grant', 'credits.adjust']);
+    expect(await ledgerSum(userId)).toBe(5);
+  });
+
+  it('the users list loads every balance on the page with one SQL statement', async () => {
+    for (let i = 0; i < 12; i++) await newUser(`listed-${i}`);
+    const PAGE = `query($first: Int!) { users(first: $first) { edges { node { email creditBalance { total usedThisPeriod } } } } }`;
+    const statementsFor = async (first: number) => {
+      api.db.queries.length = 0;
+      const response = await api.graphql(PAGE, { first }, adminToken);
+      expect(response.body.errors).toBeUndefined();
+      expect(response.body.data.users.edges).toHaveLength(first);
+      expect(response.body.data.users.edges.every((edge: any) => edge.node.creditBalance.total >= 0)).toBe(true);
+      return {
+        balances: api.db.queries.filter((sql) => sql.includes('"CreditBalance"') && !sql.includes('"CreditTransaction"')).length,
+        usage: api.db.queries.filter((sql) => sql.includes('"CreditTransaction"')).length,
+      };
+    };
+    const small = await statementsFor(2);
+    const large = await statementsFor(12);
+    expect(small).toEqual({ balances: 1, usage: 1 });
+    expect(large).toEqual({ balances: 1, usage: 1 });
+  });
+});
+
+describe('reconciliation', () => {
+  it('credits:reconcile passes on a consistent ledger and fails naming the user on a tampered balance', async () => {
+    expect(await api.services.credits.reconcile()).toEqual([]);
+    const env = { ...process.env, DATABASE_URL: api.db.url, LOG_LEVEL: 'silent' };
+    const ok = await run('node_modules/.bin/tsx', ['scripts/credits-reconcile.ts'], { env });
+    expect(ok.stdout).toMatch(/\d+ balances checked, 0 mismatched/);
+
+    const { userId } = await newUser('tampered');
+    await api.db.prisma.creditBalance.update({ where: { userId }, data: { allowanceRemaining: 999 } });
+    const failed = await run('node_modules/.bin/tsx', ['scripts/credits-reconcile.ts'], { env }).catch((error) => error);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toContain(`MISMATCH user ${userId} (tampered@example.com): balance 999, ledger sums to 10`);
+  }, 60_000);
+});
