@@ -1,0 +1,186 @@
+/**
+ * Load scenarios against the real server on a throwaway embedded PostgreSQL (or BENCH_DATABASE_URL's server).
+ * Prints one row per scenario: requests/s, latency percentiles, and errors. Numbers depend on the machine; compare
+ * runs on the same one.
+ *
+ *   npm run bench                      # every scenario, 10 s each
+ *   BENCH_SECONDS=5 npm run bench -- deduct-many-users
+ */
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { loadConfig } from '../src/config.js';
+import { createPrismaClient } from '../src/db/client.js';
+import { startEmbeddedPostgres } from '../src/db/embedded.js';
+import { applyMigrations } from '../src/db/migrations.js';
+import { createLogger } from '../src/logger.js';
+import { createRuntime } from '../src/runtime.js';
+import { createApp } from '../src/server.js';
+import { signToken } from '../src/services/auth.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const SECRET = 'bench-secret-that-is-long-enough-for-hs256';
+const USERS = 200;
+
+interface Scenario {
+  name: string;
+  description: string;
+  requests: (context: BenchContext) => autocannon.Request[];
+}
+
+interface BenchContext {
+  tokens: string[];
+  adminToken: string;
+}
+
+const graphqlRequest = (token: string, query: string, variables: () => object = () => ({})): autocannon.Request => ({
+  method: 'POST',
+  path: '/graphql',
+  headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+  setupRequest: (request) => ({ ...request, body: JSON.stringify({ query, variables: variables() }) }),
+});
+
+let counter = 0;
+const scenarios: Scenario[] = [
+  {
+    name: 'balance-read',
+    description: 'viewer { creditBalance } for 200 users (the progress-bar query)',
+    requests: ({ tokens }) =>
+      tokens.map((token) =>
+        graphqlRequest(token, `{ viewer { id creditBalance { total allowanceRemaining allowanceTotal nextResetAt } } }`),
+      ),
+  },
+  {
+    name: 'balance-read-with-usage',
+    description: 'viewer { creditBalance { usedThisPeriod } } (adds the ledger aggregate)',
+    requests: ({ tokens }) =>
+      tokens.map((token) => graphqlRequest(token, `{ viewer { creditBalance { total usedThisPeriod } } }`)),
+  },
+  {
+    name: 'deduct-many-users',
+    description: 'deductCredits(amount 1, unique key), spread over 200 users',
+    requests: ({ tokens }) =>
+      tokens.map((token) =>
+        graphqlRequest(
+          token,
+          `mutation($input: DeductCreditsInput!) { deductCredits(input: $input) { __typename } }`,
+          () => ({ input: { operation: 'AI_TEXT_CHAT', amount: 1, idempotencyKey: `bench-${++counter}` } }),
+        ),
+      ),
+  },
+  {
+    name: 'deduct-one-user',
+    description: 'deductCredits(amount 1, unique key), all on one user (row-lock contention)',
+    requests: ({ tokens }) => [
+      graphqlRequest(
+        tokens[0],
+        `mutation($input: DeductCreditsInput!) { deductCredits(input: $input) { __typename } }`,
+        () => ({ input: { operation: 'AI_TEXT_CHAT', amount: 1, idempotencyKey: `bench-one-${++counter}` } }),
+      ),
+    ],
+  },
+  {
+    name: 'admin-users-page',
+    description: 'admin users(first: 50) with each balance (batched)',
+    requests: ({ adminToken }) => [
+      graphqlRequest(adminToken, `{ users(first: 50) { totalCount edges { node { email creditBalance { total } } } } }`),
+    ],
+  },
+];
+
+async function main() {
+  const only = process.argv.slice(2);
+  const selected = scenarios.filter((scenario) => only.length === 0 || only.includes(scenario.name));
+  if (selected.length === 0) {
+    console.error(`Unknown scenario. Choose from: ${scenarios.map((scenario) => scenario.name).join(', ')}`);
+    process.exit(2);
+  }
+
+  const dir = `.data/bench-postgres-${process.pid}`;
+  const embedded = process.env.BENCH_DATABASE_URL
+    ? null
+    : await startEmbeddedPostgres({ dir, persistent: false });
+  const serverUrl = process.env.BENCH_DATABASE_URL ?? embedded!.url;
+  const database = `bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${database}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
+  await applyMigrations(url.toString());
+
+  const config = loadConfig({
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    AUTH_JWT_SECRET: SECRET,
+    STORAGE_SIGNING_SECRET: SECRET,
+    ADMIN_EMAILS: 'bench-admin@example.com',
+    JOBS_ENABLED: 'false',
+    CREDITS_RATE_LIMIT_PER_MINUTE: '1000000',
+    DATABASE_URL: url.toString(),
+    DATABASE_POOL_SIZE: '20',
+    GRAPHQL_MAX_COST: '100000',
+  });
+  const log = createLogger(config.logLevel);
+  const prisma = createPrismaClient(url.toString(), { poolSize: config.database.poolSize });
+  const runtime = createRuntime({ config, log, prisma, databaseUrl: url.toString() });
+  const app = await createApp({ config, log, prisma, services: runtime.services });
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  await runtime.start();
+
+  process.stdout.write(`Preparing ${USERS} users… `);
+  const tokens: string[] = [];
+  for (let i = 0; i < USERS; i++) {
+    const user = await runtime.services.users.createUser({ email: `bench-${i}@example.com` });
+    await prisma.user.update({ where: { id: user.id }, data: { externalAuthId: `bench-${i}` } });
+    await runtime.services.credits.grant(user.id, { amount: 1_000_000, source: 'PROMOTION', reason: 'bench' });
+    tokens.push(await signToken(SECRET, { sub: `bench-${i}`, email: `bench-${i}@example.com` }, { expiresIn: '2h' }));
+  }
+  const adminToken = await signToken(SECRET, { sub: 'bench-admin', email: 'bench-admin@example.com' }, { expiresIn: '2h' });
+  console.log('done.\n');
+
+  const rows: Record<string, string | number>[] = [];
+  for (const scenario of selected) {
+    process.stdout.write(`${scenario.name}: ${scenario.description} (${SECONDS} s, ${CONNECTIONS} connections)… `);
+    const result = await autocannon({
+      url: address,
+      connections: CONNECTIONS,
+      duration: SECONDS,
+      requests: scenario.requests({ tokens, adminToken }),
+    });
+    // autocannon stops at the deadline with requests still in flight; let them finish before the next scenario.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const failures = result.errors + result.timeouts + result.non2xx;
+    console.log(`${Math.round(result.requests.average)} req/s`);
+    rows.push({
+      scenario: scenario.name,
+      'req/s': Math.round(result.requests.average),
+      'p50 ms': result.latency.p50,
+      'p90 ms': result.latency.p90,
+      'p99 ms': result.latency.p99,
+      requests: result.requests.total,
+      failures,
+    });
+  }
+  console.log();
+  console.table(rows);
+
+  const mismatches = await runtime.services.credits.reconcile();
+  console.log(`ledger check after the run: ${mismatches.length} mismatched balances`);
+
+  await app.close();
+  await runtime.stop();
+  await prisma.$disconnect();
+  await admin.query(`DROP DATABASE ${database} WITH (FORCE)`);
+  await admin.end();
+  await embedded?.stop();
+  if (embedded) rmSync(dir, { recursive: true, force: true });
+  process.exit(mismatches.length ? 1 : 0);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
