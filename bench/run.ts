@@ -45,6 +45,11 @@ const graphqlRequest = (token: string, query: string, variables: () => object = 
 let counter = 0;
 const scenarios: Scenario[] = [
   {
+    name: 'viewer-only',
+    description: 'viewer { id email } (baseline: auth + one user read)',
+    requests: ({ tokens }) => tokens.map((token) => graphqlRequest(token, `{ viewer { id email } }`)),
+  },
+  {
     name: 'balance-read',
     description: 'viewer { creditBalance } for 200 users (the progress-bar query)',
     requests: ({ tokens }) =>

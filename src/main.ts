@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { removeEmbeddedPostgresExitOnSignal } from './db/embedded.js';
 import { openDatabase } from './db/index.js';
 import { createLogger } from './logger.js';
 import { createApp } from './server.js';
@@ -44,6 +45,7 @@ async function main() {
       process.exit(1);
     }
   };
+  removeEmbeddedPostgresExitOnSignal();
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 

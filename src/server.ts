@@ -142,6 +142,8 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   const apollo = new ApolloServer<Context>({
     schema,
     introspection: config.graphql.introspection,
+    // Apollo would stop itself on SIGTERM before Fastify finishes in-flight requests; main.ts owns shutdown.
+    stopOnTerminationSignals: false,
     formatError,
     includeStacktraceInErrorResponses: false,
     validationRules: [...protection.validationRules],

