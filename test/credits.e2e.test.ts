@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { CreditBalanceDocument, ViewerDocument } from './generated/graphql.js';
 import { startTestApp, type TestApp } from './support/app.js';
 
 const run = promisify(execFile);
 
 const VIEWER_ID = `query { viewer { id } }`;
-const BALANCE = `query { viewer { creditBalance { allowanceRemaining allowanceTotal grantedRemaining total usedThisPeriod periodStart nextResetAt } } }`;
 const DEDUCT = `mutation($input: DeductCreditsInput!) {
   deductCredits(input: $input) {
     __typename
@@ -39,7 +39,7 @@ afterAll(async () => {
 
 async function newUser(name: string) {
   const token = await api.token(name);
-  const id: string = (await api.graphql(VIEWER_ID, {}, token)).body.data.viewer.id;
+  const id = (await api.execute(ViewerDocument, {}, token)).body.data!.viewer!.id;
   const user = await api.db.prisma.user.findUniqueOrThrow({ where: { externalAuthId: name } });
   return { token, id, userId: user.id };
 }
@@ -55,7 +55,8 @@ async function grant(userGlobalId: string, amount: number, expiresAt?: Date) {
 }
 
 async function balanceOf(token: string) {
-  return (await api.graphql(BALANCE, {}, token)).body.data.viewer.creditBalance;
+  const response = await api.execute(CreditBalanceDocument, {}, token);
+  return response.body.data!.viewer!.creditBalance!;
 }
 
 async function ledgerSum(userId: string) {

@@ -1,4 +1,6 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import type { FastifyInstance } from 'fastify';
+import { print } from 'graphql';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createApp } from '../../src/server.js';
@@ -23,6 +25,12 @@ export interface TestApp {
   runtime: Runtime;
   app: FastifyInstance;
   graphql<T = any>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GraphQLResponse<T>>;
+  /** A typed operation from test/operations (see `npm run codegen`). */
+  execute<TData, TVariables extends Record<string, unknown>>(
+    document: TypedDocumentNode<TData, TVariables>,
+    variables: TVariables,
+    token?: string | null,
+  ): Promise<GraphQLResponse<TData>>;
   token(sub: string, claims?: { email?: string; name?: string }): Promise<string>;
   close(): Promise<void>;
 }
@@ -47,7 +55,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   await runtime.start();
 
-  return {
+  const api: TestApp = {
     url,
     db,
     config,
@@ -65,6 +73,9 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       });
       return { status: response.status, headers: response.headers, body: await response.json() };
     },
+    execute(document, variables, token = null) {
+      return api.graphql(print(document), variables, token);
+    },
     token: (sub, claims = {}) =>
       signToken(TEST_JWT_SECRET, { sub, email: claims.email ?? `${sub}@example.com`, name: claims.name ?? sub }),
     async close() {
@@ -73,4 +84,5 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       await db.drop();
     },
   };
+  return api;
 }
