@@ -6,7 +6,7 @@
  *   npm run bench                      # every scenario, 10 s each
  *   BENCH_SECONDS=5 npm run bench -- deduct-many-users
  */
-import autocannon from 'autocannon';
+import { fork } from 'node:child_process';
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -18,82 +18,24 @@ import { createLogger } from '../src/logger.js';
 import { createRuntime } from '../src/runtime.js';
 import { createApp } from '../src/server.js';
 import { signToken } from '../src/services/auth.js';
+import { scenarios } from './scenarios.js';
+import type { LoadRequest, LoadResult } from './load.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const SECRET = 'bench-secret-that-is-long-enough-for-hs256';
 const USERS = 200;
 
-interface Scenario {
-  name: string;
-  description: string;
-  requests: (context: BenchContext) => autocannon.Request[];
+/** The load comes from a child process so it does not share the server's event loop. */
+function runLoad(request: LoadRequest): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(new URL('./load.ts', import.meta.url), { execArgv: ['--import', 'tsx'] });
+    child.once('message', (message) => resolve(message as LoadResult));
+    child.once('error', reject);
+    child.once('exit', (code) => code !== 0 && reject(new Error(`load generator exited with ${code}`)));
+    child.send(request);
+  });
 }
-
-interface BenchContext {
-  tokens: string[];
-  adminToken: string;
-}
-
-const graphqlRequest = (token: string, query: string, variables: () => object = () => ({})): autocannon.Request => ({
-  method: 'POST',
-  path: '/graphql',
-  headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-  setupRequest: (request) => ({ ...request, body: JSON.stringify({ query, variables: variables() }) }),
-});
-
-let counter = 0;
-const scenarios: Scenario[] = [
-  {
-    name: 'viewer-only',
-    description: 'viewer { id email } (baseline: auth + one user read)',
-    requests: ({ tokens }) => tokens.map((token) => graphqlRequest(token, `{ viewer { id email } }`)),
-  },
-  {
-    name: 'balance-read',
-    description: 'viewer { creditBalance } for 200 users (the progress-bar query)',
-    requests: ({ tokens }) =>
-      tokens.map((token) =>
-        graphqlRequest(token, `{ viewer { id creditBalance { total allowanceRemaining allowanceTotal nextResetAt } } }`),
-      ),
-  },
-  {
-    name: 'balance-read-with-usage',
-    description: 'viewer { creditBalance { usedThisPeriod } } (adds the ledger aggregate)',
-    requests: ({ tokens }) =>
-      tokens.map((token) => graphqlRequest(token, `{ viewer { creditBalance { total usedThisPeriod } } }`)),
-  },
-  {
-    name: 'deduct-many-users',
-    description: 'deductCredits(amount 1, unique key), spread over 200 users',
-    requests: ({ tokens }) =>
-      tokens.map((token) =>
-        graphqlRequest(
-          token,
-          `mutation($input: DeductCreditsInput!) { deductCredits(input: $input) { __typename } }`,
-          () => ({ input: { operation: 'AI_TEXT_CHAT', amount: 1, idempotencyKey: `bench-${++counter}` } }),
-        ),
-      ),
-  },
-  {
-    name: 'deduct-one-user',
-    description: 'deductCredits(amount 1, unique key), all on one user (row-lock contention)',
-    requests: ({ tokens }) => [
-      graphqlRequest(
-        tokens[0],
-        `mutation($input: DeductCreditsInput!) { deductCredits(input: $input) { __typename } }`,
-        () => ({ input: { operation: 'AI_TEXT_CHAT', amount: 1, idempotencyKey: `bench-one-${++counter}` } }),
-      ),
-    ],
-  },
-  {
-    name: 'admin-users-page',
-    description: 'admin users(first: 50) with each balance (batched)',
-    requests: ({ adminToken }) => [
-      graphqlRequest(adminToken, `{ users(first: 50) { totalCount edges { node { email creditBalance { total } } } } }`),
-    ],
-  },
-];
 
 async function main() {
   const only = process.argv.slice(2);
@@ -149,11 +91,12 @@ async function main() {
   const rows: Record<string, string | number>[] = [];
   for (const scenario of selected) {
     process.stdout.write(`${scenario.name}: ${scenario.description} (${SECONDS} s, ${CONNECTIONS} connections)… `);
-    const result = await autocannon({
-      url: address,
+    const result = await runLoad({
+      address,
+      scenario: scenario.name,
+      context: { tokens, adminToken },
+      seconds: SECONDS,
       connections: CONNECTIONS,
-      duration: SECONDS,
-      requests: scenario.requests({ tokens, adminToken }),
     });
     // autocannon stops at the deadline with requests still in flight; let them finish before the next scenario.
     await new Promise((resolve) => setTimeout(resolve, 1000));

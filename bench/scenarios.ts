@@ -1,0 +1,72 @@
+import type autocannon from 'autocannon';
+
+export interface Scenario {
+  name: string;
+  description: string;
+  requests: (context: BenchContext) => autocannon.Request[];
+}
+
+export interface BenchContext {
+  tokens: string[];
+  adminToken: string;
+}
+
+const graphqlRequest = (token: string, query: string, variables: () => object = () => ({})): autocannon.Request => ({
+  method: 'POST',
+  path: '/graphql',
+  headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+  setupRequest: (request) => ({ ...request, body: JSON.stringify({ query, variables: variables() }) }),
+});
+
+let counter = 0;
+export const scenarios: Scenario[] = [
+  {
+    name: 'viewer-only',
+    description: 'viewer { id email } (baseline: auth + one user read)',
+    requests: ({ tokens }) => tokens.map((token) => graphqlRequest(token, `{ viewer { id email } }`)),
+  },
+  {
+    name: 'balance-read',
+    description: 'viewer { creditBalance } for 200 users (the progress-bar query)',
+    requests: ({ tokens }) =>
+      tokens.map((token) =>
+        graphqlRequest(token, `{ viewer { id creditBalance { total allowanceRemaining allowanceTotal nextResetAt } } }`),
+      ),
+  },
+  {
+    name: 'balance-read-with-usage',
+    description: 'viewer { creditBalance { usedThisPeriod } } (adds the ledger aggregate)',
+    requests: ({ tokens }) =>
+      tokens.map((token) => graphqlRequest(token, `{ viewer { creditBalance { total usedThisPeriod } } }`)),
+  },
+  {
+    name: 'deduct-many-users',
+    description: 'deductCredits(amount 1, unique key), spread over 200 users',
+    requests: ({ tokens }) =>
+      tokens.map((token) =>
+        graphqlRequest(
+          token,
+          `mutation($input: DeductCreditsInput!) { deductCredits(input: $input) { __typename } }`,
+          () => ({ input: { operation: 'AI_TEXT_CHAT', amount: 1, idempotencyKey: `bench-${++counter}` } }),
+        ),
+      ),
+  },
+  {
+    name: 'deduct-one-user',
+    description: 'deductCredits(amount 1, unique key), all on one user (row-lock contention)',
+    requests: ({ tokens }) => [
+      graphqlRequest(
+        tokens[0],
+        `mutation($input: DeductCreditsInput!) { deductCredits(input: $input) { __typename } }`,
+        () => ({ input: { operation: 'AI_TEXT_CHAT', amount: 1, idempotencyKey: `bench-one-${++counter}` } }),
+      ),
+    ],
+  },
+  {
+    name: 'admin-users-page',
+    description: 'admin users(first: 50) with each balance (batched)',
+    requests: ({ adminToken }) => [
+      graphqlRequest(adminToken, `{ users(first: 50) { totalCount edges { node { email creditBalance { total } } } } }`),
+    ],
+  },
+];
