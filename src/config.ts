@@ -102,6 +102,14 @@ const envSchema = z.object({
 
 export type Env = z.input<typeof envSchema>;
 
+/** Every variable the service reads; .env.example documents each (a test keeps the two in step). */
+export const configVariables = Object.keys(envSchema.shape);
+
+/** For module-level setup that runs before the configuration is loaded (the schema builder). */
+export function isProductionEnvironment(env: Record<string, string | undefined> = process.env): boolean {
+  return env.NODE_ENV === 'production';
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);

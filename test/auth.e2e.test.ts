@@ -1,5 +1,6 @@
 import { SignJWT } from 'jose';
-import { loadConfig, ConfigError } from '../src/config.js';
+import { readFileSync } from 'node:fs';
+import { configVariables, loadConfig, ConfigError } from '../src/config.js';
 import { signToken } from '../src/services/auth.js';
 import { startTestApp, TEST_JWT_SECRET, type TestApp } from './support/app.js';
 
@@ -201,6 +202,14 @@ describe('configuration', () => {
       ]);
     }
     expect(() => loadConfig({ AUTH_JWT_SECRET: 'short' })).toThrow('AUTH_JWT_SECRET: must be at least 32 characters');
+  });
+
+  it('.env.example documents exactly the variables the service reads', () => {
+    const documented = readFileSync('.env.example', 'utf8')
+      .split('\n')
+      .map((line) => /^#?\s*([A-Z][A-Z0-9_]*)=/.exec(line)?.[1])
+      .filter(Boolean);
+    expect([...new Set(documented)].sort()).toEqual([...configVariables].sort());
   });
 
   it('treats an empty DATABASE_URL as unset', () => {

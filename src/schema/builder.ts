@@ -6,12 +6,13 @@ import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import ValidationPlugin from '@pothos/plugin-validation';
 import { GraphQLError } from 'graphql';
+import { isProductionEnvironment } from '../config.js';
 import type { Context, ViewerContext } from '../context.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
 import { ValidationError } from '../services/errors.js';
 
-const production = process.env.NODE_ENV === 'production';
+const production = isProductionEnvironment();
 
 export const builder = new SchemaBuilder<{
   Context: Context;
