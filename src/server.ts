@@ -179,7 +179,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     const token = extractBearerToken(request.headers.authorization);
     if (!token) return null;
     const identity = await services.verifyToken(token);
-    return services.users.provision(identity);
+    return services.users.provision(identity, request.log as Logger);
   }
 
   const graphqlHandler = fastifyApolloHandler<Context>(apollo, {

@@ -21,7 +21,7 @@ export class UsersService {
   constructor(private readonly deps: UsersServiceDeps) {}
 
   /** Finds the user for a verified token, creating them on their first authenticated request. */
-  async provision(identity: VerifiedIdentity): Promise<User> {
+  async provision(identity: VerifiedIdentity, log: Logger = this.deps.log): Promise<User> {
     const { prisma } = this.deps;
     const existing = await prisma.user.findUnique({ where: { externalAuthId: identity.externalAuthId } });
     if (existing) return existing;
@@ -49,7 +49,7 @@ export class UsersService {
           },
         });
         await this.deps.onUserCreated?.(tx, user);
-        this.deps.log.info({ userId: user.id, role: user.role }, 'user provisioned');
+        log.info({ userId: user.id, role: user.role }, 'user provisioned');
         return user;
       });
     } catch (error) {
