@@ -1,5 +1,4 @@
 import {
-  AccountBannedError,
   BillingNotConfiguredError,
   ConflictError,
   DomainError,
@@ -70,11 +69,4 @@ builder.objectType(BillingNotConfiguredError, {
   interfaces: [ErrorInterface],
   isTypeOf: (value) => value instanceof BillingNotConfiguredError,
   fields: () => ({}),
-});
-
-builder.objectType(AccountBannedError, {
-  name: 'AccountBannedError',
-  interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof AccountBannedError,
-  fields: (t) => ({ reason: t.exposeString('reason', { nullable: true }) }),
 });

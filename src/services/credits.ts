@@ -283,15 +283,26 @@ export class CreditsService {
 
   // ------------------------------------------------------------------ spending
 
+  /** Checks a spending request (known operation, key, details) and returns its amount: given, or the feature cost. */
+  private async spendAmount(input: {
+    operation: string;
+    amount?: number | null;
+    idempotencyKey?: string | null;
+    details?: Details | null;
+  }): Promise<number> {
+    this.validateKey(input.idempotencyKey);
+    this.validateDetails(input.details);
+    const cost = await this.costOf(input.operation);
+    const amount = input.amount ?? cost;
+    this.validateAmount(amount);
+    return amount;
+  }
+
   async deduct(
     userId: string,
     input: { operation: string; amount?: number | null; idempotencyKey?: string | null; details?: Details | null },
   ): Promise<Movement> {
-    this.validateKey(input.idempotencyKey);
-    this.validateDetails(input.details);
-    const amount = input.amount ?? (await this.costOf(input.operation));
-    if (input.amount != null) await this.costOf(input.operation);
-    this.validateAmount(amount);
+    const amount = await this.spendAmount(input);
     await this.deps.rateLimiter.consume(`credits:${userId}`);
 
     // Answers that committed state already settles need no lock: a used key replays, and a balance that lacks the
@@ -344,11 +355,7 @@ export class CreditsService {
     },
     tx?: Tx,
   ): Promise<ReservationResult> {
-    this.validateKey(input.idempotencyKey);
-    this.validateDetails(input.details);
-    const amount = input.amount ?? (await this.costOf(input.operation));
-    if (input.amount != null) await this.costOf(input.operation);
-    this.validateAmount(amount);
+    const amount = await this.spendAmount(input);
     const ttl = input.ttlSeconds ?? this.deps.config.reservationTtlSeconds;
     if (!Number.isInteger(ttl) || ttl < 10 || ttl > 86_400) {
       throw ValidationError.forField('ttlSeconds', 'must be between 10 and 86400');

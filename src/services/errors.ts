@@ -82,11 +82,3 @@ export class AuthenticationError extends DomainError {
     this.name = 'AuthenticationError';
   }
 }
-
-export class AccountBannedError extends DomainError {
-  readonly code = 'ACCOUNT_BANNED';
-  constructor(readonly reason: string | null) {
-    super(reason ? `This account is banned: ${reason}` : 'This account is banned');
-    this.name = 'AccountBannedError';
-  }
-}
