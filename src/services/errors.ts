@@ -90,3 +90,11 @@ export class AccountBannedError extends DomainError {
     this.name = 'AccountBannedError';
   }
 }
+
+export class WebhookSignatureError extends DomainError {
+  readonly code = 'WEBHOOK_SIGNATURE_INVALID';
+  constructor(message: string) {
+    super(message);
+    this.name = 'WebhookSignatureError';
+  }
+}
