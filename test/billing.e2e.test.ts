@@ -72,7 +72,7 @@ describe('catalog', () => {
     const user = await newUser(api, 'catalog-user');
     const create = `mutation($input: PlanInput!) { createPlan(input: $input) { __typename ... on Plan { key active sortOrder } ... on ValidationError { issues { path } } } }`;
     const input = { key: 'team', name: 'Team', tier: 'PRO', creditsPerPeriod: 5000, monthlyPriceCents: 9900, yearlyPriceCents: 99000, sortOrder: 9 };
-    expect((await api.graphql(create, { input }, user.token)).body.errors[0].extensions.code).toBe('FORBIDDEN');
+    expect((await api.graphql(create, { input }, user.token)).body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
     expect((await api.graphql(create, { input }, adminToken)).body.data.createPlan).toMatchObject({ __typename: 'Plan', key: 'team' });
     const invalid = await api.graphql(create, { input: { ...input, key: 'Bad Key', creditsPerPeriod: -1 } }, adminToken);
     expect(invalid.body.data.createPlan.__typename).toBe('ValidationError');
@@ -287,7 +287,7 @@ describe('webhooks', () => {
     const list = await api.graphql(`query { failedWebhookEvents(first: 10) { totalCount edges { node { id type attempts lastError } } } }`, {}, adminToken);
     expect(list.body.data.failedWebhookEvents.edges.map((edge: any) => edge.node.id)).toContain(event.id);
     const user2 = await newUser(api, 'not-admin');
-    expect((await api.graphql(`query { failedWebhookEvents { totalCount } }`, {}, user2.token)).body.errors[0].extensions.code).toBe('FORBIDDEN');
+    expect((await api.graphql(`query { failedWebhookEvents { totalCount } }`, {}, user2.token)).body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
 
     const replay = await api.graphql(`mutation($id: String!) { replayWebhookEvent(eventId: $id) { __typename ... on WebhookEvent { status } } }`, { id: event.id }, adminToken);
     expect(replay.body.data.replayWebhookEvent).toEqual({ __typename: 'WebhookEvent', status: 'PENDING' });
