@@ -13,6 +13,7 @@ import type { Db } from './db/client.js';
 import type { User } from './generated/prisma/client.js';
 import { registerGraphiQL } from './http/graphiql.js';
 import { createMetrics } from './http/metrics.js';
+import { stripeWebhooks } from './http/stripe-webhooks.js';
 import type { Logger } from './logger.js';
 import { schema } from './schema/index.js';
 import { extractBearerToken } from './services/auth.js';
@@ -231,6 +232,8 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     },
   });
   if (config.graphql.ide) registerGraphiQL(app);
+
+  await app.register(stripeWebhooks, { services });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {

@@ -1,7 +1,8 @@
 import type { Services } from '../services/index.js';
+import { billingJobs } from './billing.js';
 import { creditJobs } from './credits.js';
 import type { JobDefinition } from './queue.js';
 
 export function allJobs(services: Services): JobDefinition<any>[] {
-  return [...creditJobs(services)];
+  return [...creditJobs(services), ...billingJobs(services)];
 }

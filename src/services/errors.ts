@@ -82,3 +82,11 @@ export class AuthenticationError extends DomainError {
     this.name = 'AuthenticationError';
   }
 }
+
+export class WebhookSignatureError extends DomainError {
+  readonly code = 'WEBHOOK_SIGNATURE_INVALID';
+  constructor(message: string) {
+    super(message);
+    this.name = 'WebhookSignatureError';
+  }
+}

@@ -2,6 +2,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import { createTokenVerifier, type TokenVerifier } from './auth.js';
+import { BillingService } from './billing/index.js';
 import { CreditsService } from './credits.js';
 import { createRateLimiter } from './rate-limit.js';
 import { UsersService } from './users.js';
@@ -41,14 +42,26 @@ export function createServices(deps: ServiceDeps) {
       await credits.openAccount(tx, user);
     },
   });
+  const billing = new BillingService({
+    prisma,
+    log,
+    stripe: config.stripe,
+    credits,
+    periodDays: config.credits.periodDays,
+    jobs,
+  });
   const verifyToken: TokenVerifier = createTokenVerifier(config.auth);
   const closers: (() => Promise<void>)[] = [() => rateLimiter.close()];
-  const starters: (() => Promise<void>)[] = [() => credits.ensureDefaultFeatureCosts()];
+  const starters: (() => Promise<void>)[] = [
+    () => credits.ensureDefaultFeatureCosts(),
+    () => billing.ensureDefaultCatalog(),
+  ];
 
   return {
     jobs,
     users,
     credits,
+    billing,
     verifyToken,
     /** Background work to run next to the HTTP server (job workers are registered here). */
     onStart(start: () => Promise<void>) {

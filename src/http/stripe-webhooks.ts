@@ -1,0 +1,30 @@
+import type { FastifyInstance } from 'fastify';
+import { BillingNotConfiguredError, WebhookSignatureError } from '../services/errors.js';
+import type { Services } from '../services/index.js';
+
+/**
+ * POST /webhooks/stripe. Encapsulated so that only this route keeps the body as the raw bytes Stripe signed.
+ */
+export async function stripeWebhooks(app: FastifyInstance, options: { services: Services }) {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 * 1024 }, (_request, body, done) => done(null, body));
+
+  app.post('/webhooks/stripe', async (request, reply) => {
+    const signature = request.headers['stripe-signature'];
+    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    try {
+      const { eventId, duplicate } = await options.services.billing.receiveWebhook(
+        body,
+        typeof signature === 'string' ? signature : undefined,
+      );
+      return reply.code(200).send({ received: true, eventId, duplicate });
+    } catch (error) {
+      if (error instanceof WebhookSignatureError) {
+        request.log.warn({ reason: error.message }, 'stripe webhook refused');
+        return reply.code(400).send({ error: 'invalid signature' });
+      }
+      if (error instanceof BillingNotConfiguredError) return reply.code(503).send({ error: error.message });
+      throw error;
+    }
+  });
+}
