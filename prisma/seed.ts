@@ -6,6 +6,7 @@
  */
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/index.js';
+import type Stripe from 'stripe';
 import type { Tier } from '../src/generated/prisma/client.js';
 import { createLogger } from '../src/logger.js';
 import { createRuntime } from '../src/runtime.js';
@@ -24,6 +25,38 @@ interface DemoUser {
   subscription: 'active' | 'trialing' | null;
 }
 
+const DAY = 86_400;
+
+/** The Stripe object the webhook path would receive for this user, so the seed goes through the same code. */
+function demoSubscription(demo: DemoUser, userId: string, planKey: string): Stripe.Subscription {
+  const now = Math.floor(Date.now() / 1000);
+  const key = demo.email.split('@')[0];
+  return {
+    id: `sub_seed_${key}`,
+    object: 'subscription',
+    customer: `cus_seed_${key}`,
+    status: demo.subscription,
+    metadata: { userId, planKey },
+    cancel_at_period_end: false,
+    canceled_at: null,
+    ended_at: null,
+    trial_start: demo.subscription === 'trialing' ? now - DAY : null,
+    trial_end: demo.subscription === 'trialing' ? now + 13 * DAY : null,
+    items: {
+      object: 'list',
+      data: [
+        {
+          id: `si_seed_${key}`,
+          object: 'subscription_item',
+          price: { id: `price_seed_${planKey}_month`, object: 'price', recurring: { interval: 'month' } },
+          current_period_start: now - 3 * DAY,
+          current_period_end: now + 27 * DAY,
+        },
+      ],
+    },
+  } as unknown as Stripe.Subscription;
+}
+
 const demoUsers: DemoUser[] = [
   { email: 'free@example.com', name: 'Fran Free', tier: 'FREE', subscription: null },
   { email: 'plus@example.com', name: 'Pat Plus', tier: 'PLUS', subscription: 'active' },
@@ -40,10 +73,16 @@ async function findOrCreateUser(demo: DemoUser) {
 try {
   await runtime.start();
   await services.credits.ensureDefaultFeatureCosts();
+  await services.billing.ensureDefaultCatalog();
 
   const summary: Record<string, unknown>[] = [];
   for (const demo of demoUsers) {
-    const user = await findOrCreateUser(demo);
+    let user = await findOrCreateUser(demo);
+    if (demo.subscription) {
+      const plan = await prisma.plan.findFirstOrThrow({ where: { tier: demo.tier, active: true } });
+      await services.billing.recordSubscription(demoSubscription(demo, user.id, plan.key), { userId: user.id });
+      user = await prisma.user.findUniqueOrThrow({ where: { id: user.id } });
+    }
 
     await services.credits.grant(user.id, {
       amount: 25,
@@ -62,7 +101,9 @@ try {
     const balance = await services.credits.balanceOf(user.id);
     summary.push({
       email: demo.email,
-      tier: demo.tier,
+      role: user.role,
+      tier: user.tier,
+      membership: user.membershipStatus,
       allowance: `${balance?.allowanceRemaining}/${balance?.allowanceTotal}`,
       granted: balance?.grantedRemaining,
     });
