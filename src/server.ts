@@ -11,6 +11,7 @@ import type { Config } from './config.js';
 import type { Context } from './context.js';
 import type { Db } from './db/client.js';
 import type { User } from './generated/prisma/client.js';
+import { registerFileRoutes } from './http/files.js';
 import { registerGraphiQL } from './http/graphiql.js';
 import { createMetrics } from './http/metrics.js';
 import { stripeWebhooks } from './http/stripe-webhooks.js';
@@ -234,6 +235,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   if (config.graphql.ide) registerGraphiQL(app);
 
   await app.register(stripeWebhooks, { services });
+  registerFileRoutes(app, services);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {

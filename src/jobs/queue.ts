@@ -10,6 +10,8 @@ export interface JobDefinition<T extends object = object> {
   retryDelaySeconds?: number;
   retryBackoff?: boolean;
   expireInSeconds?: number;
+  /** Jobs of this queue one process runs at the same time; default 1. */
+  workers?: number;
 }
 
 export interface SendOptions {
@@ -65,21 +67,23 @@ export class JobQueue {
         expireInSeconds: definition.expireInSeconds ?? 300,
       });
       if (!this.options.workersEnabled) continue;
-      await this.boss.work(
-        definition.name,
-        { batchSize: 1, pollingIntervalSeconds: this.options.pollingIntervalSeconds ?? 1 },
-        async ([job]) => {
-          const log = this.options.log.child({ job: definition.name, jobId: job.id });
-          try {
-            const result = await definition.handler(job.data as object);
-            log.debug({ result }, 'job done');
-            return result;
-          } catch (error) {
-            log.warn({ err: error }, 'job failed; pg-boss retries it with back-off');
-            throw error;
-          }
-        },
-      );
+      for (let index = 0; index < (definition.workers ?? 1); index++) {
+        await this.boss.work(
+            definition.name,
+            { batchSize: 1, pollingIntervalSeconds: this.options.pollingIntervalSeconds ?? 1 },
+            async ([job]) => {
+              const log = this.options.log.child({ job: definition.name, jobId: job.id });
+              try {
+                const result = await definition.handler(job.data as object);
+                log.debug({ result }, 'job done');
+                return result;
+              } catch (error) {
+                log.warn({ err: error }, 'job failed; pg-boss retries it with back-off');
+                throw error;
+              }
+            },
+        );
+      }
       if (definition.cron) await this.boss.schedule(definition.name, definition.cron, {}, { tz: 'UTC' });
     }
   }

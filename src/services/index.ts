@@ -1,10 +1,15 @@
 import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
+import { AnalyticsService } from './analytics.js';
 import { createTokenVerifier, type TokenVerifier } from './auth.js';
 import { BillingService } from './billing/index.js';
 import { CreditsService } from './credits.js';
+import { GenerationsService } from './generations.js';
+import { createImageProvider } from './image-providers.js';
+import { MaintenanceService } from './maintenance.js';
 import { createRateLimiter } from './rate-limit.js';
+import { createStorageBackend, StorageService } from './storage.js';
 import { UsersService } from './users.js';
 
 /** Where services enqueue background work; the job queue implements it. */
@@ -42,6 +47,34 @@ export function createServices(deps: ServiceDeps) {
       await credits.openAccount(tx, user);
     },
   });
+  const storage = new StorageService({
+    prisma,
+    log,
+    backend: createStorageBackend(config.storage),
+    config: { ...config.storage, publicUrl: config.publicUrl },
+  });
+  const generations = new GenerationsService({
+    prisma,
+    log,
+    credits,
+    storage,
+    provider: createImageProvider(config.generation, log),
+    jobs,
+    rateLimiter,
+    config: { ...config.generation, reservationTtlSeconds: config.credits.reservationTtlSeconds },
+  });
+  const analytics = new AnalyticsService({ prisma });
+  const maintenance = new MaintenanceService({
+    prisma,
+    log,
+    credits,
+    generations,
+    storage,
+    config: {
+      failedGenerationRetentionDays: config.generation.failedRetentionDays,
+      creditPeriodDays: config.credits.periodDays,
+    },
+  });
   const billing = new BillingService({
     prisma,
     log,
@@ -51,7 +84,7 @@ export function createServices(deps: ServiceDeps) {
     jobs,
   });
   const verifyToken: TokenVerifier = createTokenVerifier(config.auth);
-  const closers: (() => Promise<void>)[] = [() => rateLimiter.close()];
+  const closers: (() => Promise<void>)[] = [() => rateLimiter.close(), () => storage.close()];
   const starters: (() => Promise<void>)[] = [
     () => credits.ensureDefaultFeatureCosts(),
     () => billing.ensureDefaultCatalog(),
@@ -62,6 +95,10 @@ export function createServices(deps: ServiceDeps) {
     users,
     credits,
     billing,
+    storage,
+    generations,
+    analytics,
+    maintenance,
     verifyToken,
     /** Background work to run next to the HTTP server (job workers are registered here). */
     onStart(start: () => Promise<void>) {

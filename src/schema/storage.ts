@@ -1,0 +1,69 @@
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import type { Context } from '../context.js';
+import { StorageProvider } from '../generated/prisma/enums.js';
+import { builder } from './builder.js';
+
+export const StorageProviderEnum = builder.enumType(StorageProvider, { name: 'StorageProvider' });
+
+// A where that matches nothing for anonymous callers: an undefined userId would drop the filter instead.
+const NO_USER = '00000000-0000-0000-0000-000000000000';
+export const viewerIdOrNone = (context: Context) => context.viewer?.id ?? NO_USER;
+
+/** Fields on User that only the user themselves may read, admins included. */
+export const ownerOnly = (user: { id: string }, _args: unknown, context: Context) => context.viewer?.id === user.id;
+
+export const StorageObjectNode = builder.prismaNode('StorageObject', {
+  id: { field: 'id' },
+  nullable: true,
+  // Another user's or a deleted file reads as missing through node(id), not as forbidden: existence is not revealed.
+  findUnique: (id, context) => ({ id, userId: viewerIdOrNone(context), deletedAt: null }),
+  authScopes: (object, context) => context.viewer?.id === object.userId,
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    contentType: t.exposeString('contentType'),
+    sizeBytes: t.exposeInt('sizeBytes'),
+    checksum: t.exposeString('checksum', { description: 'SHA-256 of the bytes, hex' }),
+    provider: t.expose('provider', { type: StorageProviderEnum }),
+    url: t.string({
+      description: 'A signed download URL, valid for STORAGE_SIGNED_URL_TTL_SECONDS without any other credential',
+      resolve: (object, _args, context) => context.services.storage.signedUrl(object),
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+export interface DeletionResult {
+  typename: string;
+  id: string;
+  deletedAt: Date;
+}
+
+export const DeletionRef = builder.objectRef<DeletionResult>('Deletion').implement({
+  description: 'What a delete mutation hid: it no longer appears anywhere, and its files are purged after retention.',
+  fields: (t) => ({
+    id: t.id({ resolve: (deletion) => encodeGlobalID(deletion.typename, deletion.id) }),
+    deletedAt: t.expose('deletedAt', { type: 'DateTime' }),
+  }),
+});
+
+builder.prismaObjectFields('User', (t) => ({
+  storageObjects: t.relatedConnection('storageObjects', {
+    cursor: 'createdAt_id',
+    maxSize: 100,
+    defaultSize: 20,
+    totalCount: true,
+    authScopes: ownerOnly,
+    description: 'Your files, newest first',
+    query: () => ({ where: { deletedAt: null }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+  }),
+  storageUsedBytes: t.loadable({
+    type: 'Float',
+    description: 'Bytes your files take, deleted files excluded',
+    authScopes: ownerOnly,
+    load: async (userIds: string[], context) => {
+      const used = await context.services.storage.usedBytes(userIds);
+      return userIds.map((id) => used.get(id) ?? 0);
+    },
+    resolve: (user) => user.id,
+  }),
+}));

@@ -1,0 +1,450 @@
+import { createHash } from 'node:crypto';
+import type { GenerationQuality, GenerationStatus, GenerationType, ImageGeneration } from '../generated/prisma/client.js';
+import { Prisma } from '../generated/prisma/client.js';
+import type { Db, Tx } from '../db/client.js';
+import type { Logger } from '../logger.js';
+import type { CreditsService } from './credits.js';
+import { ConflictError, NotFoundError, ValidationError } from './errors.js';
+import {
+  dimensionsFor,
+  ImageProviderError,
+  type GenerationRequest,
+  type ImageProvider,
+  type SourceImage,
+} from './image-providers.js';
+import type { JobSender } from './index.js';
+import type { RateLimiter } from './rate-limit.js';
+import type { StorageService, StoredFile } from './storage.js';
+
+export const GENERATION_OPERATION = 'AI_IMAGE_GENERATION';
+export const QUALITY_MULTIPLIER: Record<GenerationQuality, number> = { STANDARD: 1, HD: 2 };
+export const MAX_IMAGES_PER_GENERATION = 4;
+export const RUN_GENERATION_JOB = 'generations.run';
+
+const PROMPT_MAX_LENGTH = 2000;
+const IDEMPOTENCY_KEY = /^[\w.:-]{1,100}$/;
+const ERROR_MESSAGE_MAX_LENGTH = 500;
+const NEEDS_SOURCE: GenerationType[] = ['IMAGE_TO_IMAGE', 'UPSCALE', 'VARIATION'];
+const STALL_SWEEP_BATCH = 200;
+
+export interface GenerationsConfig {
+  models: string[];
+  styles: string[];
+  aspectRatios: string[];
+  stallMinutes: number;
+  /** The credits service's default hold; a generation's hold is stretched to outlive the stall sweep. */
+  reservationTtlSeconds: number;
+}
+
+export interface GenerationsServiceDeps {
+  prisma: Db;
+  log: Logger;
+  credits: CreditsService;
+  storage: StorageService;
+  provider: ImageProvider;
+  jobs: JobSender;
+  rateLimiter: RateLimiter;
+  config: GenerationsConfig;
+  now?: () => Date;
+}
+
+export interface CreateGenerationInput {
+  prompt: string;
+  negativePrompt?: string | null;
+  type?: GenerationType | null;
+  style?: string | null;
+  aspectRatio?: string | null;
+  quality?: GenerationQuality | null;
+  model?: string | null;
+  count?: number | null;
+  idempotencyKey?: string | null;
+  sourceImageId?: string | null;
+}
+
+export interface CreatedGeneration {
+  generation: ImageGeneration;
+  /** True when the idempotency key was used before: the first generation, nothing charged this time. */
+  replayed: boolean;
+}
+
+export interface GenerationListFilter {
+  status?: GenerationStatus | null;
+  type?: GenerationType | null;
+  from?: Date | null;
+  to?: Date | null;
+}
+
+interface ValidInput {
+  prompt: string;
+  negativePrompt: string | null;
+  type: GenerationType;
+  style: string | null;
+  aspectRatio: string;
+  quality: GenerationQuality;
+  model: string;
+  count: number;
+  idempotencyKey: string | null;
+  sourceImageId: string | null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Image generations: a request is validated, its credits are held and the pending record written in one
+ * transaction; a job renders it through the configured provider, stores the images and confirms the hold, or
+ * records the failure and releases the hold (a REFUND row). Every state change is a conditional UPDATE on the
+ * current status, so a retried job, a stall sweep and a completion can race without double-charging or refunding.
+ */
+export class GenerationsService {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: GenerationsServiceDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  get options() {
+    const { models, styles, aspectRatios } = this.deps.config;
+    return { models, styles, aspectRatios, maxCount: MAX_IMAGES_PER_GENERATION, qualityMultipliers: QUALITY_MULTIPLIER };
+  }
+
+  /** How long the job may run before pg-boss gives up on it; the stall sweep settles what it leaves behind. */
+  get jobTimeoutSeconds() {
+    return this.deps.config.stallMinutes * 60;
+  }
+
+  // ------------------------------------------------------------------ validation and cost
+
+  validate(input: CreateGenerationInput): ValidInput {
+    const { models, styles, aspectRatios } = this.deps.config;
+    const issues: { path: string; message: string }[] = [];
+    const prompt = input.prompt?.trim() ?? '';
+    const negativePrompt = input.negativePrompt?.trim() || null;
+    if (!prompt) issues.push({ path: 'prompt', message: 'must not be empty' });
+    if (prompt.length > PROMPT_MAX_LENGTH) issues.push({ path: 'prompt', message: `must be at most ${PROMPT_MAX_LENGTH} characters` });
+    if (negativePrompt && negativePrompt.length > PROMPT_MAX_LENGTH) {
+      issues.push({ path: 'negativePrompt', message: `must be at most ${PROMPT_MAX_LENGTH} characters` });
+    }
+    const model = input.model ?? models[0];
+    if (!models.includes(model)) issues.push({ path: 'model', message: `must be one of ${models.join(', ')}` });
+    const style = input.style ?? null;
+    if (style !== null && !styles.includes(style)) issues.push({ path: 'style', message: `must be one of ${styles.join(', ')}` });
+    const aspectRatio = input.aspectRatio ?? aspectRatios[0];
+    if (!aspectRatios.includes(aspectRatio) || !/^\d{1,2}:\d{1,2}$/.test(aspectRatio)) {
+      issues.push({ path: 'aspectRatio', message: `must be one of ${aspectRatios.join(', ')}` });
+    }
+    const count = input.count ?? 1;
+    if (!Number.isInteger(count) || count < 1 || count > MAX_IMAGES_PER_GENERATION) {
+      issues.push({ path: 'count', message: `must be between 1 and ${MAX_IMAGES_PER_GENERATION}` });
+    }
+    const idempotencyKey = input.idempotencyKey ?? null;
+    if (idempotencyKey !== null && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      issues.push({ path: 'idempotencyKey', message: 'must be 1-100 letters, digits, or . _ : -' });
+    }
+    const type = input.type ?? 'TEXT_TO_IMAGE';
+    const sourceImageId = input.sourceImageId ?? null;
+    if (NEEDS_SOURCE.includes(type) && !sourceImageId) issues.push({ path: 'sourceImageId', message: `is required for ${type}` });
+    if (type === 'TEXT_TO_IMAGE' && sourceImageId) issues.push({ path: 'sourceImageId', message: 'is only for image inputs' });
+    if (type === 'UPSCALE' && count !== 1) issues.push({ path: 'count', message: 'must be 1 for UPSCALE' });
+    if (issues.length) {
+      throw new ValidationError(issues.map((issue) => `${issue.path}: ${issue.message}`).join('; '), issues);
+    }
+    return { prompt, negativePrompt, type, style, aspectRatio, quality: input.quality ?? 'STANDARD', model, count, idempotencyKey, sourceImageId };
+  }
+
+  async costOf(input: { quality: GenerationQuality; count: number }): Promise<number> {
+    return (await this.deps.credits.costOf(GENERATION_OPERATION)) * QUALITY_MULTIPLIER[input.quality] * input.count;
+  }
+
+  // ------------------------------------------------------------------ creating
+
+  async create(userId: string, rawInput: CreateGenerationInput): Promise<CreatedGeneration> {
+    const input = this.validate(rawInput);
+    const { prisma } = this.deps;
+    if (input.idempotencyKey) {
+      const previous = await prisma.imageGeneration.findUnique({
+        where: { userId_idempotencyKey: { userId, idempotencyKey: input.idempotencyKey } },
+      });
+      if (previous) return { generation: previous, replayed: true };
+    }
+    await this.deps.rateLimiter.consume(`credits:${userId}`);
+    if (input.sourceImageId && !(await this.deps.storage.findOwned(userId, input.sourceImageId))) {
+      throw ValidationError.forField('sourceImageId', 'is not one of your images');
+    }
+    const cost = await this.costOf(input);
+    const ttlSeconds = Math.min(86_400, Math.max(this.deps.config.reservationTtlSeconds, 2 * this.deps.config.stallMinutes * 60 + 60));
+
+    const result = await this.transaction(async (tx): Promise<CreatedGeneration> => {
+      if (input.idempotencyKey) {
+        // Twins with one key queue here; the second then finds what the first committed.
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`generation:${userId}:${input.idempotencyKey}`}))`;
+        const previous = await tx.imageGeneration.findUnique({
+          where: { userId_idempotencyKey: { userId, idempotencyKey: input.idempotencyKey } },
+        });
+        if (previous) return { generation: previous, replayed: true };
+      }
+      const { width, height } = dimensionsFor(input.aspectRatio, input.quality);
+      const pending = await tx.imageGeneration.create({
+        data: {
+          userId,
+          type: input.type,
+          prompt: input.prompt,
+          negativePrompt: input.negativePrompt,
+          style: input.style,
+          aspectRatio: input.aspectRatio,
+          quality: input.quality,
+          model: input.model,
+          count: input.count,
+          credits: cost,
+          idempotencyKey: input.idempotencyKey,
+          sourceObjectId: input.sourceImageId,
+          metadata: { width, height },
+        },
+      });
+      // An admin may make generations free (feature cost 0): there is nothing to hold.
+      if (cost === 0) return { generation: pending, replayed: false };
+      const { reservation } = await this.deps.credits.reserve(
+        userId,
+        {
+          operation: GENERATION_OPERATION,
+          amount: cost,
+          ttlSeconds,
+          generationId: pending.id,
+          details: { generationId: pending.id, quality: input.quality, count: input.count },
+        },
+        tx,
+      );
+      const generation = await tx.imageGeneration.update({ where: { id: pending.id }, data: { reservationId: reservation.id } });
+      return { generation, replayed: false };
+    });
+
+    if (!result.replayed) await this.enqueue(result.generation.id);
+    return result;
+  }
+
+  /** Hands the generation to the job queue; if that fails it stays pending and the stall sweep refunds it. */
+  private async enqueue(generationId: string) {
+    try {
+      await this.deps.jobs.send(RUN_GENERATION_JOB, { generationId }, { singletonKey: generationId });
+    } catch (error) {
+      this.deps.log.error({ err: error, generationId }, 'could not enqueue a generation; the stall sweep will refund it');
+    }
+  }
+
+  // ------------------------------------------------------------------ running
+
+  /** Renders a pending generation. Safe to call twice: only the call that moves it to PROCESSING does the work. */
+  async run(generationId: string): Promise<ImageGeneration | null> {
+    const { prisma, storage, provider, log } = this.deps;
+    if (!UUID.test(generationId)) return null;
+    const startedAt = this.now();
+    const claimed = await prisma.imageGeneration.updateMany({
+      where: { id: generationId, status: 'PENDING', deletedAt: null },
+      data: { status: 'PROCESSING', startedAt },
+    });
+    if (claimed.count === 0) {
+      const current = await prisma.imageGeneration.findUnique({ where: { id: generationId } });
+      if (current?.status === 'PENDING' && current.deletedAt) {
+        return this.fail(generationId, ['PENDING'], 'The generation was deleted before it started');
+      }
+      return current;
+    }
+    const generation = await prisma.imageGeneration.findUniqueOrThrow({ where: { id: generationId } });
+    const metadata = (generation.metadata ?? {}) as Record<string, unknown>;
+    const { width, height } = dimensionsFor(generation.aspectRatio, generation.quality);
+
+    let written: StoredFile[] = [];
+    try {
+      const source = await this.loadSource(generation);
+      const request: GenerationRequest = {
+        type: generation.type,
+        prompt: generation.prompt,
+        negativePrompt: generation.negativePrompt,
+        style: generation.style,
+        model: generation.model,
+        quality: generation.quality,
+        width,
+        height,
+        count: generation.count,
+        seed: this.seedOf(generation, source),
+        source,
+      };
+      const output = await provider.generate(request);
+      const images = output.images.slice(0, generation.count);
+      for (const [position, image] of images.entries()) {
+        const extension = image.contentType === 'image/png' ? 'png' : image.contentType.split('/')[1];
+        written.push(
+          await storage.write(generation.userId, {
+            name: `generation-${generation.id}-${position + 1}.${extension}`,
+            contentType: image.contentType,
+            data: image.data,
+          }),
+        );
+      }
+      const completedAt = this.now();
+      const completed = await this.transaction(async (tx) => {
+        const moved = await tx.imageGeneration.updateMany({
+          where: { id: generationId, status: 'PROCESSING' },
+          data: {
+            status: 'COMPLETED',
+            completedAt,
+            processingTimeMs: completedAt.getTime() - startedAt.getTime(),
+            metadata: { ...metadata, ...output.metadata, provider: provider.name, width, height } as Prisma.InputJsonObject,
+          },
+        });
+        if (moved.count === 0) throw new ConflictError('The generation stopped processing before it finished');
+        const current = await tx.imageGeneration.findUniqueOrThrow({ where: { id: generationId } });
+        for (const [position, file] of written.entries()) {
+          const object = await storage.record(tx, generation.userId, file, { deletedAt: current.deletedAt });
+          await tx.generationImage.create({
+            data: {
+              generationId,
+              storageObjectId: object.id,
+              position,
+              width: images[position].width,
+              height: images[position].height,
+            },
+          });
+        }
+        if (current.reservationId) {
+          await this.deps.credits.finalize(current.reservationId, 'CONFIRM', { tx, reason: 'generation completed' });
+        }
+        return current;
+      });
+      log.info({ generationId, images: written.length, ms: completed.processingTimeMs }, 'generation completed');
+      return completed;
+    } catch (error) {
+      await storage.discard(written);
+      written = [];
+      if (error instanceof ConflictError) {
+        // The stall sweep (or an expired hold) settled it first; its refund stands.
+        log.warn({ generationId, reason: error.message }, 'generation finished after it was settled');
+        return prisma.imageGeneration.findUnique({ where: { id: generationId } });
+      }
+      const message =
+        error instanceof ImageProviderError ? error.message : 'The image could not be generated because of an internal error';
+      if (!(error instanceof ImageProviderError)) log.error({ err: error, generationId }, 'generation failed unexpectedly');
+      return this.fail(generationId, ['PROCESSING'], message);
+    }
+  }
+
+  private async loadSource(generation: ImageGeneration): Promise<SourceImage | null> {
+    if (!generation.sourceObjectId) return null;
+    const object = await this.deps.prisma.storageObject.findFirst({
+      where: { id: generation.sourceObjectId, userId: generation.userId, purgedAt: null },
+    });
+    if (!object) throw new ImageProviderError('The source image no longer exists', false);
+    return { data: await this.deps.storage.readBytes(object), contentType: object.contentType };
+  }
+
+  private seedOf(generation: ImageGeneration, source: SourceImage | null): string {
+    const parts = [generation.type, generation.prompt, generation.negativePrompt ?? '', generation.style ?? '', generation.model];
+    parts.push(generation.aspectRatio, generation.quality);
+    if (source) parts.push(createHash('sha256').update(source.data).digest('hex'));
+    return parts.join('\u0000');
+  }
+
+  /**
+   * Moves a generation from one of `from` to FAILED and releases its credit hold (a REFUND ledger row linked to the
+   * generation). Does nothing if the generation has already left those states.
+   */
+  async fail(generationId: string, from: GenerationStatus[], message: string): Promise<ImageGeneration | null> {
+    return (await this.settleAsFailed(generationId, from, message)).generation;
+  }
+
+  private async settleAsFailed(generationId: string, from: GenerationStatus[], message: string) {
+    const failedAt = this.now();
+    return this.transaction(async (tx) => {
+      const moved = await tx.imageGeneration.updateMany({
+        where: { id: generationId, status: { in: from } },
+        data: { status: 'FAILED', failedAt, errorMessage: message.slice(0, ERROR_MESSAGE_MAX_LENGTH) },
+      });
+      const generation = await tx.imageGeneration.findUnique({ where: { id: generationId } });
+      if (moved.count === 0 || !generation?.reservationId) return { generation, changed: moved.count > 0 };
+      try {
+        await this.deps.credits.finalize(generation.reservationId, 'RELEASE', { tx, reason: 'generation failed' });
+      } catch (error) {
+        // A hold that expired was already released by the credits job; nothing more to give back.
+        if (!(error instanceof ConflictError)) throw error;
+      }
+      await tx.creditTransaction.updateMany({
+        where: { reservationId: generation.reservationId, kind: 'REFUND', generationId: null },
+        data: { generationId },
+      });
+      this.deps.log.info({ generationId, reason: message }, 'generation failed; credits released');
+      return { generation, changed: true };
+    });
+  }
+
+  /**
+   * Fails and refunds generations stuck for longer than GENERATION_STALL_MINUTES: processing (a worker died) or
+   * still pending (the job was lost or the queue is down). Returns how many it settled.
+   */
+  async failStalled(): Promise<number> {
+    const cutoff = new Date(this.now().getTime() - this.deps.config.stallMinutes * 60_000);
+    const stalled = await this.deps.prisma.imageGeneration.findMany({
+      where: {
+        OR: [
+          { status: 'PROCESSING', startedAt: { lt: cutoff } },
+          { status: 'PENDING', createdAt: { lt: cutoff } },
+        ],
+      },
+      select: { id: true, status: true },
+      take: STALL_SWEEP_BATCH,
+    });
+    let failed = 0;
+    for (const { id, status } of stalled) {
+      const message =
+        status === 'PROCESSING'
+          ? `The generation did not finish within ${this.deps.config.stallMinutes} minutes`
+          : `The generation did not start within ${this.deps.config.stallMinutes} minutes`;
+      if ((await this.settleAsFailed(id, [status], message)).changed) failed++;
+    }
+    return failed;
+  }
+
+  // ------------------------------------------------------------------ reading and deleting
+
+  /** The `where` for one user's visible generations with the list filters applied. */
+  listFilter(userId: string | null, filter: GenerationListFilter = {}): Prisma.ImageGenerationWhereInput {
+    return {
+      ...(userId ? { userId } : {}),
+      deletedAt: null,
+      ...(filter.status ? { status: filter.status } : {}),
+      ...(filter.type ? { type: filter.type } : {}),
+      ...(filter.from || filter.to
+        ? { createdAt: { ...(filter.from ? { gte: filter.from } : {}), ...(filter.to ? { lt: filter.to } : {}) } }
+        : {}),
+    };
+  }
+
+  /** Hides the generation and its images at once; the image bytes are purged after the storage retention period. */
+  async softDelete(userId: string, generationId: string): Promise<{ id: string; deletedAt: Date }> {
+    const deletedAt = this.now();
+    if (!UUID.test(generationId)) throw new NotFoundError('ImageGeneration', generationId);
+    return this.transaction(async (tx) => {
+      const { count } = await tx.imageGeneration.updateMany({
+        where: { id: generationId, userId, deletedAt: null },
+        data: { deletedAt },
+      });
+      if (count === 0) throw new NotFoundError('ImageGeneration', generationId);
+      await tx.storageObject.updateMany({
+        where: { userId, deletedAt: null, generationImage: { generationId } },
+        data: { deletedAt },
+      });
+      return { id: generationId, deletedAt };
+    });
+  }
+
+  /** Removes failed generations older than the retention period; their ledger rows stay (generationId set null). */
+  async removeOldFailed(retentionDays: number): Promise<number> {
+    const cutoff = new Date(this.now().getTime() - retentionDays * 86_400_000);
+    const { count } = await this.deps.prisma.imageGeneration.deleteMany({
+      where: { status: 'FAILED', failedAt: { lt: cutoff } },
+    });
+    return count;
+  }
+
+  private transaction<T>(run: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.deps.prisma.$transaction(run, { timeout: 15_000, maxWait: 15_000 });
+  }
+}
