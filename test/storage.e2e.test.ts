@@ -175,7 +175,7 @@ describe('maintenance', () => {
     });
     expect(await prisma.user.findUniqueOrThrow({ where: { id: subscriber.id } })).toMatchObject({
       tier: 'FREE',
-      membershipStatus: 'INACTIVE',
+      membershipStatus: 'CANCELED',
       role: 'USER',
     });
     expect(await prisma.user.findUniqueOrThrow({ where: { id: admin.id } })).toMatchObject({ tier: 'FREE', role: 'ADMIN' });
@@ -188,8 +188,15 @@ describe('maintenance', () => {
       allowanceTotal: 50,
       allowanceRemaining: 50,
     });
-    expect(await prisma.subscriptionEvent.findMany({ where: { subscriptionId: lapsed.id }, select: { type: true, fromStatus: true, toStatus: true } })).toEqual([
-      { type: 'maintenance.expired', fromStatus: 'ACTIVE', toStatus: 'CANCELED' },
+    expect(
+      await prisma.subscriptionEvent.findMany({
+        where: { subscriptionId: lapsed.id },
+        select: { type: true, fromStatus: true, toStatus: true },
+        orderBy: { type: 'asc' },
+      }),
+    ).toEqual([
+      { type: 'entitlement_changed', fromStatus: 'ACTIVE', toStatus: 'CANCELED' },
+      { type: 'subscription.period_ended', fromStatus: 'ACTIVE', toStatus: 'CANCELED' },
     ]);
     expect(await api.services.credits.reconcile()).toEqual([]);
 

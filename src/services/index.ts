@@ -64,17 +64,6 @@ export function createServices(deps: ServiceDeps) {
     config: { ...config.generation, reservationTtlSeconds: config.credits.reservationTtlSeconds },
   });
   const analytics = new AnalyticsService({ prisma });
-  const maintenance = new MaintenanceService({
-    prisma,
-    log,
-    credits,
-    generations,
-    storage,
-    config: {
-      failedGenerationRetentionDays: config.generation.failedRetentionDays,
-      creditPeriodDays: config.credits.periodDays,
-    },
-  });
   const billing = new BillingService({
     prisma,
     log,
@@ -82,6 +71,13 @@ export function createServices(deps: ServiceDeps) {
     credits,
     periodDays: config.credits.periodDays,
     jobs,
+  });
+  const maintenance = new MaintenanceService({
+    log,
+    billing,
+    generations,
+    storage,
+    config: { failedGenerationRetentionDays: config.generation.failedRetentionDays },
   });
   const verifyToken: TokenVerifier = createTokenVerifier(config.auth);
   const closers: (() => Promise<void>)[] = [() => rateLimiter.close(), () => storage.close()];

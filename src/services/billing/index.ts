@@ -612,6 +612,46 @@ export class BillingService {
     return row;
   }
 
+  /**
+   * Subscriptions set to cancel at period end whose period is over, for when Stripe's `deleted` event never arrives:
+   * each becomes CANCELED by a conditional UPDATE under the subscription's lock, and the user's role, tier,
+   * membership and allowance follow exactly as they would for the webhook. Returns how many it expired.
+   */
+  async expireEndedSubscriptions(batchSize = 200): Promise<number> {
+    const now = this.now();
+    const endedAndCanceling = {
+      status: { in: ['ACTIVE', 'TRIALING', 'PAST_DUE', 'UNPAID'] as SubscriptionStatus[] },
+      cancelAtPeriodEnd: true,
+      currentPeriodEnd: { lt: now },
+    };
+    const due = await this.deps.prisma.subscription.findMany({ where: endedAndCanceling, take: batchSize });
+    let expired = 0;
+    for (const subscription of due) {
+      const changed = await this.transaction(async (tx) => {
+        await this.lockSubscription(tx, subscription.stripeSubscriptionId);
+        const { count } = await tx.subscription.updateMany({
+          where: { id: subscription.id, ...endedAndCanceling },
+          data: { status: 'CANCELED', endedAt: subscription.currentPeriodEnd, canceledAt: now },
+        });
+        if (count === 0) return false;
+        await tx.subscriptionEvent.create({
+          data: {
+            userId: subscription.userId,
+            subscriptionId: subscription.id,
+            type: 'subscription.period_ended',
+            fromStatus: subscription.status,
+            toStatus: 'CANCELED',
+            data: { currentPeriodEnd: subscription.currentPeriodEnd?.toISOString() ?? null },
+          },
+        });
+        await this.applyEntitlement(tx, subscription.userId, { reason: 'subscription period ended' });
+        return true;
+      });
+      if (changed) expired++;
+    }
+    return expired;
+  }
+
   /** Role, membership and tier follow the user's current subscription; ADMIN and BANNED are never touched. */
   private async applyEntitlement(tx: Tx, userId: string, context: EventContext) {
     const subscriptions = await tx.subscription.findMany({ where: { userId }, include: { plan: true } });
