@@ -98,6 +98,13 @@ try {
       });
     }
 
+    const { generation } = await services.generations.create(user.id, {
+      prompt: `a lighthouse at dusk, painted for ${demo.name}`,
+      style: 'watercolor',
+      idempotencyKey: 'seed-generation-1',
+    });
+    const rendered = await services.generations.run(generation.id);
+
     const balance = await services.credits.balanceOf(user.id);
     summary.push({
       email: demo.email,
@@ -106,6 +113,7 @@ try {
       membership: user.membershipStatus,
       allowance: `${balance?.allowanceRemaining}/${balance?.allowanceTotal}`,
       granted: balance?.grantedRemaining,
+      generation: rendered?.status,
     });
   }
 
