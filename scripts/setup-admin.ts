@@ -1,7 +1,4 @@
-import { loadConfig } from '../src/config.js';
-import { openDatabase } from '../src/db/index.js';
-import { createLogger } from '../src/logger.js';
-import { createServices } from '../src/services/index.js';
+import { runCommand, withServices } from './command.js';
 
 const usage = `Usage: npm run db:setup-admin -- <email>
 
@@ -12,27 +9,14 @@ async function main(args: string[]) {
   const email = args[0]?.trim();
   if (args.length !== 1 || !email || !/^[^\s@]+@[^\s@]+$/.test(email)) {
     process.stderr.write(`${usage}\n`);
-    process.exit(2);
+    return 2;
   }
-  // A command-line tool prints its own result; the server's info logs would only bury it.
-  const config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
-  const log = createLogger(config.logLevel);
-  const database = await openDatabase(config, log);
-  const services = createServices({ prisma: database.prisma, config, log });
-  try {
-    const { user, created } = await services.users.promoteToAdmin(email);
-    console.log(
-      created
-        ? `Created ${user.email} as ADMIN (id ${user.id}); they keep the role when they first sign in with this email.`
-        : `${user.email} (id ${user.id}) is now ADMIN.`,
-    );
-  } finally {
-    await services.close();
-    await database.close();
-  }
+  const { user, created } = await withServices((services) => services.users.promoteToAdmin(email));
+  console.log(
+    created
+      ? `Created ${user.email} as ADMIN (id ${user.id}); they keep the role when they first sign in with this email.`
+      : `${user.email} (id ${user.id}) is now ADMIN.`,
+  );
 }
 
-main(process.argv.slice(2)).catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+runCommand(main);

@@ -1,0 +1,66 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { startTestApp, TEST_JWT_SECRET, type TestApp } from './support/app.js';
+
+const run = promisify(execFile);
+let api: TestApp;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  api = await startTestApp();
+  env = { ...process.env, DATABASE_URL: api.db.url, AUTH_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent' };
+});
+afterAll(async () => {
+  await api.close();
+});
+
+const tsx = (script: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
+  run('node_modules/.bin/tsx', [script, ...args], { env: { ...env, ...extraEnv } });
+
+describe('npm run db:setup-admin', () => {
+  it('creates a missing user as ADMIN, who keeps the role on first sign-in', async () => {
+    const { stdout } = await tsx('scripts/setup-admin.ts', ['founder@example.com']);
+    expect(stdout).toContain('Created founder@example.com as ADMIN');
+
+    const token = await api.token('founder-auth-id', { email: 'founder@example.com' });
+    const response = await api.graphql(`query { viewer { email role } }`, {}, token);
+    expect(response.body.data.viewer).toEqual({ email: 'founder@example.com', role: 'ADMIN' });
+  }, 30_000);
+
+  it('promotes an existing user', async () => {
+    const token = await api.token('promoted', { email: 'promoted@example.com' });
+    await api.graphql(`query { viewer { id } }`, {}, token);
+    const { stdout } = await tsx('scripts/setup-admin.ts', ['promoted@example.com']);
+    expect(stdout).toMatch(/^promoted@example.com \(id .+\) is now ADMIN\.$/m);
+    expect((await api.graphql(`query { viewer { role } }`, {}, token)).body.data.viewer.role).toBe('ADMIN');
+  }, 30_000);
+
+  it('prints its usage and exits 2 on a missing or malformed email, changing nothing', async () => {
+    const before = await api.db.prisma.user.count();
+    for (const args of [[], ['not-an-email'], ['a@example.com', 'b@example.com']]) {
+      const failure = await tsx('scripts/setup-admin.ts', args).catch((error) => error);
+      expect(failure.code).toBe(2);
+      expect(failure.stderr).toContain('Usage: npm run db:setup-admin -- <email>');
+    }
+    expect(await api.db.prisma.user.count()).toBe(before);
+  }, 30_000);
+});
+
+describe('npm run token', () => {
+  it('prints a token the server accepts for that subject and email', async () => {
+    const { stdout } = await tsx('scripts/token.ts', ['--sub', 'cli-user', '--email', 'cli@example.com']);
+    const response = await api.graphql(`query { viewer { email } }`, {}, stdout.trim());
+    expect(response.body.data.viewer).toEqual({ email: 'cli@example.com' });
+  }, 30_000);
+});
+
+describe('npm run db:reset', () => {
+  it('refuses when NODE_ENV=production and leaves the data in place', async () => {
+    const before = await api.db.prisma.user.count();
+    expect(before).toBeGreaterThan(0);
+    const failure = await tsx('scripts/migrate.ts', ['reset'], { NODE_ENV: 'production' }).catch((error) => error);
+    expect(failure.code).toBe(1);
+    expect(failure.stderr).toContain('Refusing to reset the database: NODE_ENV is "production".');
+    expect(await api.db.prisma.user.count()).toBe(before);
+  }, 30_000);
+});
