@@ -1,5 +1,5 @@
 import autocannon from 'autocannon';
-import { scenarios, type BenchContext } from './scenarios.js';
+import { scenarios, unexpectedAnswers, type BenchContext } from './scenarios.js';
 
 export interface LoadRequest {
   address: string;
@@ -10,6 +10,7 @@ export interface LoadRequest {
 }
 
 export type LoadResult = Pick<autocannon.Result, 'errors' | 'timeouts' | 'non2xx'> & {
+  unexpected: { count: number; sample: string };
   requests: { average: number; total: number };
   latency: { p50: number; p90: number; p99: number };
 };
@@ -27,6 +28,7 @@ process.once('message', async (request: LoadRequest) => {
     errors: result.errors,
     timeouts: result.timeouts,
     non2xx: result.non2xx,
+    unexpected: unexpectedAnswers,
     requests: { average: result.requests.average, total: result.requests.total },
     latency: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99 },
   };

@@ -18,6 +18,8 @@ import { createLogger } from '../src/logger.js';
 import { createRuntime } from '../src/runtime.js';
 import { createApp } from '../src/server.js';
 import { signToken } from '../src/services/auth.js';
+import type { GenerationsService } from '../src/services/generations.js';
+import { createImageProvider, dimensionsFor } from '../src/services/image-providers.js';
 import { scenarios } from './scenarios.js';
 import type { LoadRequest, LoadResult } from './load.js';
 
@@ -25,6 +27,9 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const SECRET = 'bench-secret-that-is-long-enough-for-hs256';
 const USERS = 200;
+const HISTORY_USERS = 20;
+const HISTORY_PER_USER = 15;
+const RENDERS = 10;
 
 /** The load comes from a child process so it does not share the server's event loop. */
 function runLoad(request: LoadRequest): Promise<LoadResult> {
@@ -37,6 +42,33 @@ function runLoad(request: LoadRequest): Promise<LoadResult> {
   });
 }
 
+/** Milliseconds per image the built-in local provider takes at each quality (1:1), averaged over a few renders. */
+async function renderTimes(generations: GenerationsService): Promise<string> {
+  const provider = createImageProvider(loadConfig({ GENERATION_PROVIDER: 'local' }).generation, createLogger('silent'));
+  const figures: string[] = [];
+  for (const quality of ['STANDARD', 'HD'] as const) {
+    const { width, height } = dimensionsFor('1:1', quality);
+    const started = performance.now();
+    for (let i = 0; i < RENDERS; i++) {
+      await provider.generate({
+        type: 'TEXT_TO_IMAGE',
+        prompt: `render ${i}`,
+        negativePrompt: null,
+        style: generations.options.styles[0],
+        model: generations.options.models[0],
+        quality,
+        width,
+        height,
+        count: 1,
+        seed: `render-${i}`,
+        source: null,
+      });
+    }
+    figures.push(`${quality} ${width}x${height} ${((performance.now() - started) / RENDERS).toFixed(1)} ms/image`);
+  }
+  return figures.join(', ');
+}
+
 async function main() {
   const only = process.argv.slice(2);
   const selected = scenarios.filter((scenario) => only.length === 0 || only.includes(scenario.name));
@@ -46,6 +78,7 @@ async function main() {
   }
 
   const dir = `.data/bench-postgres-${process.pid}`;
+  const storageDir = `.data/bench-storage-${process.pid}`;
   const embedded = process.env.BENCH_DATABASE_URL
     ? null
     : await startEmbeddedPostgres({ dir, persistent: false });
@@ -63,6 +96,7 @@ async function main() {
     LOG_LEVEL: 'warn',
     AUTH_JWT_SECRET: SECRET,
     STORAGE_SIGNING_SECRET: SECRET,
+    STORAGE_LOCAL_DIR: storageDir,
     ADMIN_EMAILS: 'bench-admin@example.com',
     JOBS_ENABLED: 'false',
     CREDITS_RATE_LIMIT_PER_MINUTE: '1000000',
@@ -77,13 +111,22 @@ async function main() {
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   await runtime.start();
 
-  process.stdout.write(`Preparing ${USERS} users… `);
+  process.stdout.write(`Preparing ${USERS} users, ${HISTORY_USERS} of them with ${HISTORY_PER_USER} rendered generations… `);
   const tokens: string[] = [];
+  const userIds: string[] = [];
   for (let i = 0; i < USERS; i++) {
     const user = await runtime.services.users.createUser({ email: `bench-${i}@example.com` });
+    userIds.push(user.id);
     await prisma.user.update({ where: { id: user.id }, data: { externalAuthId: `bench-${i}` } });
     await runtime.services.credits.grant(user.id, { amount: 1_000_000, source: 'PROMOTION', reason: 'bench' });
     tokens.push(await signToken(SECRET, { sub: `bench-${i}`, email: `bench-${i}@example.com` }, { expiresIn: '2h' }));
+  }
+  const historyTokens = tokens.slice(0, HISTORY_USERS);
+  for (const userId of userIds.slice(0, HISTORY_USERS)) {
+    for (let i = 0; i < HISTORY_PER_USER; i++) {
+      const { generation } = await runtime.services.generations.create(userId, { prompt: `history ${i}` });
+      await runtime.services.generations.run(generation.id);
+    }
   }
   const adminToken = await signToken(SECRET, { sub: 'bench-admin', email: 'bench-admin@example.com' }, { expiresIn: '2h' });
   console.log('done.\n');
@@ -94,13 +137,14 @@ async function main() {
     const result = await runLoad({
       address,
       scenario: scenario.name,
-      context: { tokens, adminToken },
+      context: { tokens, historyTokens, adminToken },
       seconds: SECONDS,
       connections: CONNECTIONS,
     });
     // autocannon stops at the deadline with requests still in flight; let them finish before the next scenario.
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    const failures = result.errors + result.timeouts + result.non2xx;
+    const failures = result.errors + result.timeouts + result.non2xx + result.unexpected.count;
+    if (result.unexpected.count) console.warn(`\n  unexpected answers, e.g. ${result.unexpected.sample}`);
     console.log(`${Math.round(result.requests.average)} req/s`);
     rows.push({
       scenario: scenario.name,
@@ -115,6 +159,7 @@ async function main() {
   console.log();
   console.table(rows);
 
+  console.log(`local provider render time: ${await renderTimes(runtime.services.generations)}`);
   const mismatches = await runtime.services.credits.reconcile();
   console.log(`ledger check after the run: ${mismatches.length} mismatched balances`);
 
@@ -125,6 +170,7 @@ async function main() {
   await admin.end();
   await embedded?.stop();
   if (embedded) rmSync(dir, { recursive: true, force: true });
+  rmSync(storageDir, { recursive: true, force: true });
   process.exit(mismatches.length ? 1 : 0);
 }
 

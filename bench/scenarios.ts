@@ -8,7 +8,17 @@ export interface Scenario {
 
 export interface BenchContext {
   tokens: string[];
+  /** Users with a rendered generation history. */
+  historyTokens: string[];
   adminToken: string;
+}
+
+/** Answers with HTTP 200 that still are not what the scenario asked for: GraphQL errors or an error union member. */
+export const unexpectedAnswers = { count: 0, sample: '' };
+
+function isUnexpected(body: string): boolean {
+  if (body.includes('"errors"')) return true;
+  return /"__typename":"\w+Error"/.test(body);
 }
 
 const graphqlRequest = (token: string, query: string, variables: () => object = () => ({})): autocannon.Request => ({
@@ -16,6 +26,11 @@ const graphqlRequest = (token: string, query: string, variables: () => object = 
   path: '/graphql',
   headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
   setupRequest: (request) => ({ ...request, body: JSON.stringify({ query, variables: variables() }) }),
+  onResponse: (_status, body) => {
+    if (!isUnexpected(body)) return;
+    unexpectedAnswers.count++;
+    unexpectedAnswers.sample ||= body.slice(0, 300);
+  },
 });
 
 let counter = 0;
@@ -61,6 +76,30 @@ export const scenarios: Scenario[] = [
         () => ({ input: { operation: 'AI_TEXT_CHAT', amount: 1, idempotencyKey: `bench-one-${++counter}` } }),
       ),
     ],
+  },
+  {
+    name: 'generation-history',
+    description: 'viewer { imageGenerations(first: 10) } with outputs and signed URLs (the history page)',
+    requests: ({ historyTokens }) =>
+      historyTokens.map((token) =>
+        graphqlRequest(
+          token,
+          `{ viewer { imageGenerations(first: 10) { totalCount pageInfo { endCursor hasNextPage }
+              edges { node { id status prompt createdAt outputs { url width height sizeBytes contentType } } } } } }`,
+        ),
+      ),
+  },
+  {
+    name: 'create-generation',
+    description: 'createImageGeneration (validate, hold credits, insert, enqueue; rendering not included)',
+    requests: ({ tokens }) =>
+      tokens.map((token) =>
+        graphqlRequest(
+          token,
+          `mutation($input: CreateImageGenerationInput!) { createImageGeneration(input: $input) { __typename } }`,
+          () => ({ input: { prompt: `bench prompt ${counter}`, idempotencyKey: `bench-generation-${++counter}` } }),
+        ),
+      ),
   },
   {
     name: 'admin-users-page',

@@ -347,3 +347,29 @@ describe('rate limiting', () => {
     expect(answers[20]).toBe('RateLimitedError');
   });
 });
+
+describe('with more simultaneous requests than database connections', () => {
+  it('every createImageGeneration goes through: no transaction waits for a second connection', async () => {
+    const crowded = await startTestApp({ DATABASE_POOL_SIZE: '3', CREDITS_FREE_ALLOWANCE: '100', STORAGE_LOCAL_DIR: storageDir });
+    try {
+      const tokens: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        tokens.push(await crowded.token(`crowd-${i}`));
+        await crowded.graphql(`query { viewer { id } }`, {}, tokens[i]);
+      }
+      const answers = await Promise.all(
+        tokens.map((token) =>
+          crowded.graphql(`mutation($input: CreateImageGenerationInput!) { createImageGeneration(input: $input) { __typename } }`, {
+            input: { prompt: 'a crowd at a concert' },
+          }, token),
+        ),
+      );
+      expect(answers.map((answer) => answer.body.data?.createImageGeneration?.__typename ?? answer.body.errors?.[0]?.message)).toEqual(
+        tokens.map(() => 'ImageGeneration'),
+      );
+      expect(await crowded.db.prisma.imageGeneration.count()).toBe(12);
+    } finally {
+      await crowded.close();
+    }
+  });
+});

@@ -93,9 +93,10 @@ export class CreditsService {
     }
   }
 
-  async costOf(operation: string): Promise<number> {
+  /** Pass the open transaction when there is one: a second connection taken while holding one can starve the pool. */
+  async costOf(operation: string, db: Db | Tx = this.deps.prisma): Promise<number> {
     if (!OPERATION.test(operation)) throw ValidationError.forField('operation', `unknown operation ${operation}`);
-    const feature = await this.deps.prisma.featureCost.findUnique({ where: { operation } });
+    const feature = await db.featureCost.findUnique({ where: { operation } });
     if (!feature) throw ValidationError.forField('operation', `unknown operation ${operation}`);
     return feature.cost;
   }
@@ -284,15 +285,13 @@ export class CreditsService {
   // ------------------------------------------------------------------ spending
 
   /** Checks a spending request (known operation, key, details) and returns its amount: given, or the feature cost. */
-  private async spendAmount(input: {
-    operation: string;
-    amount?: number | null;
-    idempotencyKey?: string | null;
-    details?: Details | null;
-  }): Promise<number> {
+  private async spendAmount(
+    input: { operation: string; amount?: number | null; idempotencyKey?: string | null; details?: Details | null },
+    db: Db | Tx = this.deps.prisma,
+  ): Promise<number> {
     this.validateKey(input.idempotencyKey);
     this.validateDetails(input.details);
-    const cost = await this.costOf(input.operation);
+    const cost = await this.costOf(input.operation, db);
     const amount = input.amount ?? cost;
     this.validateAmount(amount);
     return amount;
@@ -355,7 +354,7 @@ export class CreditsService {
     },
     tx?: Tx,
   ): Promise<ReservationResult> {
-    const amount = await this.spendAmount(input);
+    const amount = await this.spendAmount(input, tx);
     const ttl = input.ttlSeconds ?? this.deps.config.reservationTtlSeconds;
     if (!Number.isInteger(ttl) || ttl < 10 || ttl > 86_400) {
       throw ValidationError.forField('ttlSeconds', 'must be between 10 and 86400');

@@ -27,7 +27,7 @@ async function admin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
 }
 
 /** A fresh database, cloned from the migrated template, for one test file. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(options: { poolSize?: number } = {}): Promise<TestDatabase> {
   const serverUrl = process.env.TEST_SERVER_URL;
   const template = process.env.TEST_TEMPLATE_DATABASE;
   if (!serverUrl || !template) throw new Error('The jest global setup did not run (TEST_SERVER_URL is missing)');
@@ -47,7 +47,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   });
   const url = withDatabase(serverUrl, name);
   const queries: string[] = [];
-  const prisma = createPrismaClient(url, { poolSize: 20, onQuery: (event) => queries.push(event.query) });
+  const prisma = createPrismaClient(url, { poolSize: options.poolSize ?? Number(process.env.TEST_POOL_SIZE ?? 20), onQuery: (event) => queries.push(event.query) });
   return {
     url,
     prisma,
