@@ -54,7 +54,7 @@ export class FakeStripe {
   readonly products = new Map<string, Obj>();
   readonly prices = new Map<string, Obj>();
   readonly requests: { method: string; path: string; body: Obj }[] = [];
-  private failures: { match: string; remaining: number }[] = [];
+  private failures: { match: string; remaining: number; skip: number }[] = [];
   private server!: Server;
   port = 0;
   readonly sdk = new Stripe('sk_test_fake');
@@ -82,9 +82,9 @@ export class FakeStripe {
     return new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  /** The next `times` requests whose "METHOD /path" contains `match` answer 400. */
-  failNext(match: string, times = 1) {
-    this.failures.push({ match, remaining: times });
+  /** The next `times` requests whose "METHOD /path" contains `match` answer 400, after letting `after` of them pass. */
+  failNext(match: string, times = 1, { after = 0 }: { after?: number } = {}) {
+    this.failures.push({ match, remaining: times, skip: after });
   }
 
   private async handle(request: IncomingMessage): Promise<{ status: number; body: unknown }> {
@@ -96,7 +96,8 @@ export class FakeStripe {
     const path = url.pathname;
     this.requests.push({ method, path, body });
     const failure = this.failures.find((item) => item.remaining > 0 && `${method} ${path}`.includes(item.match));
-    if (failure) {
+    if (failure && failure.skip > 0) failure.skip--;
+    else if (failure) {
       failure.remaining--;
       return { status: 400, body: { error: { type: 'invalid_request_error', message: 'injected failure' } } };
     }
