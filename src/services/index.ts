@@ -37,6 +37,7 @@ export function createServices(deps: ServiceDeps) {
     pointsPerMinute: config.credits.rateLimitPerMinute,
     redisUrl: config.redisUrl,
     keyPrefix: 'credits',
+    log,
   });
   const credits = new CreditsService({ prisma, log, config: config.credits, rateLimiter });
   const users = new UsersService({

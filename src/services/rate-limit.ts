@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import rateLimiterFlexible from 'rate-limiter-flexible';
+import type { Logger } from '../logger.js';
 import { RateLimitedError } from './errors.js';
 
 const { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } = rateLimiterFlexible;
@@ -11,10 +12,25 @@ export interface RateLimiter {
 }
 
 /** Per-key limits shared by every instance through Redis when REDIS_URL is set, per process otherwise. */
-export function createRateLimiter(options: { pointsPerMinute: number; redisUrl?: string; keyPrefix?: string }): RateLimiter {
+export function createRateLimiter(options: {
+  pointsPerMinute: number;
+  redisUrl?: string;
+  keyPrefix?: string;
+  log?: Logger;
+}): RateLimiter {
   const redis = options.redisUrl
     ? new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false })
     : null;
+  let redisDown = false;
+  redis?.on('error', (error) => {
+    if (redisDown) return;
+    redisDown = true;
+    options.log?.warn({ err: error }, 'rate-limit Redis unavailable; limiting per process until it answers');
+  });
+  redis?.on('ready', () => {
+    if (redisDown) options.log?.info('rate-limit Redis answers again');
+    redisDown = false;
+  });
   const settings = { points: options.pointsPerMinute, duration: 60, keyPrefix: options.keyPrefix ?? 'rl' };
   const limiter = redis
     ? new RateLimiterRedis({ ...settings, storeClient: redis, insuranceLimiter: new RateLimiterMemory(settings) })
