@@ -259,6 +259,29 @@ describe('subscription lifecycle', () => {
     await api.services.billing.processWebhookEvent(event.id);
     expect(await api.db.prisma.subscriptionEvent.count({ where: { userId: user.userId, type: 'trial_will_end' } })).toBe(1);
   });
+
+  it('the admin users list loads the subscriptions of the whole page with one SQL statement', async () => {
+    for (let i = 0; i < 4; i++) await subscribe(`listed-subscriber-${i}`, i % 2 ? 'pro' : 'plus');
+    const adminToken = await api.token('billing-admin', { email: 'admin@example.com' });
+    const PAGE = `query($first: Int!) { users(first: $first) { edges { node { email subscription { status tier plan { key } } } } } }`;
+    const statementsFor = async (first: number) => {
+      api.db.queries.length = 0;
+      const response = await api.graphql(PAGE, { first }, adminToken);
+      expect(response.body.errors).toBeUndefined();
+      const edges = response.body.data.users.edges as { node: { email: string; subscription: { tier: string } | null } }[];
+      expect(edges).toHaveLength(first);
+      return {
+        subscribed: edges.filter((edge) => edge.node.subscription).length,
+        statements: api.db.queries.filter((sql) => sql.includes('FROM "public"."Subscription"')).length,
+        plans: api.db.queries.filter((sql) => sql.includes('FROM "public"."Plan"')).length,
+      };
+    };
+    const small = await statementsFor(2);
+    const large = await statementsFor(5);
+    expect(small).toMatchObject({ statements: 1, plans: 1 });
+    expect(large).toMatchObject({ statements: 1, plans: 1 });
+    expect(large.subscribed).toBeGreaterThanOrEqual(4);
+  });
 });
 
 describe('webhooks', () => {

@@ -6,7 +6,7 @@ import {
   SubscriptionStatus,
   WebhookEventStatus,
 } from '../generated/prisma/enums.js';
-import { daysUntilRenewal, type CheckoutOutcome } from '../services/billing/index.js';
+import { daysUntilRenewal, pickCurrentSubscription, type CheckoutOutcome } from '../services/billing/index.js';
 import { builder } from './builder.js';
 import { TierEnum } from './users.js';
 
@@ -155,15 +155,13 @@ export const BillingPortalSessionRef = builder
   .implement({ fields: (t) => ({ url: t.exposeString('url') }) });
 
 builder.prismaObjectFields('User', (t) => ({
-  subscription: t.loadable({
+  subscription: t.field({
     type: SubscriptionRef,
     nullable: true,
     description: 'The subscription that decides the tier: active or trialing first, then past due, then the newest',
-    load: async (userIds: string[], context) => {
-      const current = await context.services.billing.currentSubscriptions(userIds);
-      return userIds.map((id) => current.get(id) ?? null);
-    },
-    resolve: (user) => user.id,
+    // Loaded with the user (for a page of users, one statement per relation) and with what the query asks of it.
+    select: (_args, _context, nestedSelection) => ({ subscriptions: nestedSelection(true) }),
+    resolve: (user) => pickCurrentSubscription(user.subscriptions),
   }),
   payments: t.relatedConnection('payments', {
     cursor: 'id',
