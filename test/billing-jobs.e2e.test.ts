@@ -39,3 +39,26 @@ it('a webhook is acknowledged at once and applied by the job worker, once', asyn
   const balance = await api.db.prisma.creditBalance.findUniqueOrThrow({ where: { userId: user.userId } });
   expect(balance.grantedRemaining).toBe(100);
 });
+
+it('a handler failure is retried by the worker after a back-off, then applied once', async () => {
+  const user = await newUser(api, 'jobs-retry');
+  const created = await api.graphql(
+    CHECKOUT,
+    { input: { packKey: 'pack-100', successUrl: `${ORIGIN}/ok`, cancelUrl: `${ORIGIN}/no` } },
+    user.token,
+  );
+  const sessionId = created.body.data.createCheckoutSession.sessionId as string;
+  const session = fake.completeSession(sessionId);
+  fake.failNext(`GET /v1/checkout/sessions/${sessionId}`);
+  const { event, payload, signature } = fake.event('checkout.session.completed', session, { secret: WEBHOOK_SECRET });
+  expect((await postWebhook(api, payload, signature)).status).toBe(200);
+
+  const failed = await waitForStatus(event.id, 'FAILED');
+  const failedSeenAt = Date.now();
+  expect(failed.lastError).toContain('injected failure');
+  const applied = await waitForStatus(event.id, 'PROCESSED');
+  expect(applied).toMatchObject({ attempts: 2, lastError: null });
+  expect(applied.processedAt!.getTime() - failedSeenAt).toBeGreaterThanOrEqual(3500);
+  const balance = await api.db.prisma.creditBalance.findUniqueOrThrow({ where: { userId: user.userId } });
+  expect(balance.grantedRemaining).toBe(100);
+}, 30_000);
