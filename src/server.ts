@@ -4,20 +4,20 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import cors from '@fastify/cors';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
 import type { Context } from './context.js';
 import type { Db } from './db/client.js';
 import type { User } from './generated/prisma/client.js';
+import { authenticate } from './http/authenticate.js';
 import { registerFileRoutes } from './http/files.js';
 import { registerGraphiQL } from './http/graphiql.js';
 import { createMetrics } from './http/metrics.js';
 import { stripeWebhooks } from './http/stripe-webhooks.js';
 import type { Logger } from './logger.js';
 import { schema } from './schema/index.js';
-import { extractBearerToken } from './services/auth.js';
 import { AuthenticationError, DomainError } from './services/errors.js';
 import type { Services } from './services/index.js';
 
@@ -177,13 +177,6 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     await apollo.stop();
   });
 
-  async function authenticate(request: FastifyRequest) {
-    const token = extractBearerToken(request.headers.authorization);
-    if (!token) return null;
-    const identity = await services.verifyToken(token);
-    return services.users.provision(identity, request.log as Logger);
-  }
-
   const graphqlHandler = fastifyApolloHandler<Context>(apollo, {
     context: async (request) => ({
       requestId: request.id,
@@ -200,7 +193,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     method: ['GET', 'POST', 'OPTIONS'],
     preHandler: async (request, reply) => {
       try {
-        request.viewer = await authenticate(request);
+        request.viewer = await authenticate(request, services);
       } catch (error) {
         if (error instanceof AuthenticationError) {
           return reply

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { extractBearerToken } from '../services/auth.js';
+import { authenticate } from './authenticate.js';
 import { AuthenticationError, DomainError, ForbiddenError } from '../services/errors.js';
 import type { Services } from '../services/index.js';
 
@@ -21,9 +21,8 @@ function contentDisposition(name: string) {
  */
 export function registerFileRoutes(app: FastifyInstance, services: Services) {
   async function viewerId(request: FastifyRequest): Promise<string | null> {
-    const token = extractBearerToken(request.headers.authorization);
-    if (!token) return null;
-    const viewer = await services.users.provision(await services.verifyToken(token));
+    const viewer = await authenticate(request, services);
+    if (!viewer) return null;
     if (viewer.role === 'BANNED') throw new ForbiddenError('This account is banned');
     return viewer.id;
   }
