@@ -5,6 +5,7 @@ import type { Db, Tx } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { CreditsService } from './credits.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
+import { isUuid } from './ids.js';
 import {
   dimensionsFor,
   ImageProviderError,
@@ -87,7 +88,6 @@ interface ValidInput {
   sourceImageId: string | null;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Image generations: a request is validated, its credits are held and the pending record written in one
@@ -235,7 +235,7 @@ export class GenerationsService {
   /** Renders a pending generation. Safe to call twice: only the call that moves it to PROCESSING does the work. */
   async run(generationId: string): Promise<ImageGeneration | null> {
     const { prisma, storage, provider, log } = this.deps;
-    if (!UUID.test(generationId)) return null;
+    if (!isUuid(generationId)) return null;
     const startedAt = this.now();
     const claimed = await prisma.imageGeneration.updateMany({
       where: { id: generationId, status: 'PENDING', deletedAt: null },
@@ -420,7 +420,7 @@ export class GenerationsService {
   /** Hides the generation and its images at once; the image bytes are purged after the storage retention period. */
   async softDelete(userId: string, generationId: string): Promise<{ id: string; deletedAt: Date }> {
     const deletedAt = this.now();
-    if (!UUID.test(generationId)) throw new NotFoundError('ImageGeneration', generationId);
+    if (!isUuid(generationId)) throw new NotFoundError('ImageGeneration', generationId);
     return this.transaction(async (tx) => {
       const { count } = await tx.imageGeneration.updateMany({
         where: { id: generationId, userId, deletedAt: null },

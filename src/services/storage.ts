@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import type { Db, DbOrTx } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import { AuthenticationError, ForbiddenError, NotFoundError } from './errors.js';
+import { isUuid } from './ids.js';
 import { StorageObjectMissingError, type StorageBackend } from './storage/backend.js';
 import { LocalDiskStorage } from './storage/local.js';
 import { S3Storage } from './storage/s3.js';
@@ -43,7 +44,6 @@ export interface DownloadAccess {
 }
 
 const EXTENSIONS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp' };
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PURGE_BATCH = 100;
 
 export function createStorageBackend(config: Config['storage']): StorageBackend {
@@ -106,7 +106,7 @@ export class StorageService {
   // ------------------------------------------------------------------ reading
 
   findOwned(userId: string, objectId: string): Promise<StorageObject | null> {
-    if (!UUID.test(objectId)) return Promise.resolve(null);
+    if (!isUuid(objectId)) return Promise.resolve(null);
     return this.deps.prisma.storageObject.findFirst({ where: { id: objectId, userId, deletedAt: null } });
   }
 
@@ -145,7 +145,7 @@ export class StorageService {
   async open(objectId: string, access: DownloadAccess): Promise<{ object: StorageObject; body: Readable }> {
     const signed = access.signature !== undefined || access.expires !== undefined;
     if (!signed && !access.viewerId) throw new AuthenticationError('Sign in or use a signed link to download this file');
-    if (!UUID.test(objectId)) throw new NotFoundError('File', objectId);
+    if (!isUuid(objectId)) throw new NotFoundError('File', objectId);
     if (signed) this.checkSignature(objectId, access.expires, access.signature);
     const object = await this.deps.prisma.storageObject.findFirst({
       where: { id: objectId, deletedAt: null, ...(signed ? {} : { userId: access.viewerId! }) },
@@ -176,7 +176,7 @@ export class StorageService {
 
   async softDelete(userId: string, objectId: string): Promise<{ id: string; deletedAt: Date }> {
     const deletedAt = this.now();
-    const { count } = UUID.test(objectId)
+    const { count } = isUuid(objectId)
       ? await this.deps.prisma.storageObject.updateMany({
           where: { id: objectId, userId, deletedAt: null },
           data: { deletedAt },
