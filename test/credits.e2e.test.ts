@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { CreditBalanceDocument, ViewerDocument } from './generated/graphql.js';
+import { CreditBalanceDocument } from './generated/graphql.js';
 import { startTestApp, type TestApp } from './support/app.js';
 
 const run = promisify(execFile);
@@ -37,12 +37,7 @@ afterAll(async () => {
   await api.close();
 });
 
-async function newUser(name: string) {
-  const token = await api.token(name);
-  const id = (await api.execute(ViewerDocument, {}, token)).body.data!.viewer!.id;
-  const user = await api.db.prisma.user.findUniqueOrThrow({ where: { externalAuthId: name } });
-  return { token, id, userId: user.id };
-}
+const newUser = (name: string) => api.signUp(name);
 
 async function grant(userGlobalId: string, amount: number, expiresAt?: Date) {
   const response = await api.graphql(

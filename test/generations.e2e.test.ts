@@ -47,9 +47,7 @@ afterAll(async () => {
 });
 
 async function user(name: string) {
-  const token = await api.token(name);
-  await api.graphql(`query { viewer { id } }`, {}, token);
-  return token;
+  return (await api.signUp(name)).token;
 }
 
 async function create(token: string, input: Record<string, unknown>) {

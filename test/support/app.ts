@@ -7,6 +7,7 @@ import { createApp } from '../../src/server.js';
 import { signToken } from '../../src/services/auth.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import type { Services } from '../../src/services/index.js';
+import { ViewerDocument } from '../generated/graphql.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256!';
@@ -32,6 +33,8 @@ export interface TestApp {
     token?: string | null,
   ): Promise<GraphQLResponse<TData>>;
   token(sub: string, claims?: { email?: string; name?: string }): Promise<string>;
+  /** Signs in as a new user, who is created by that first request: their token, global id and row id. */
+  signUp(sub: string, claims?: { email?: string; name?: string }): Promise<{ token: string; id: string; userId: string }>;
   close(): Promise<void>;
 }
 
@@ -78,6 +81,12 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     },
     token: (sub, claims = {}) =>
       signToken(TEST_JWT_SECRET, { sub, email: claims.email ?? `${sub}@example.com`, name: claims.name ?? sub }),
+    async signUp(sub, claims = {}) {
+      const token = await api.token(sub, claims);
+      const id = (await api.execute(ViewerDocument, {}, token)).body.data!.viewer!.id;
+      const { id: userId } = await db.prisma.user.findUniqueOrThrow({ where: { externalAuthId: sub }, select: { id: true } });
+      return { token, id, userId };
+    },
     async close() {
       await app.close();
       await runtime.stop();

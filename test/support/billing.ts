@@ -61,8 +61,6 @@ export async function postWebhook(api: TestApp, payload: string, signature: stri
 }
 
 export async function newUser(api: TestApp, name: string) {
-  const token = await api.token(name);
-  await api.graphql('query { viewer { id } }', {}, token);
-  const user = await api.db.prisma.user.findUniqueOrThrow({ where: { externalAuthId: name } });
-  return { token, userId: user.id };
+  const { token, userId } = await api.signUp(name);
+  return { token, userId };
 }
