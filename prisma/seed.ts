@@ -71,9 +71,8 @@ async function findOrCreateUser(demo: DemoUser) {
 }
 
 try {
+  // Starting the runtime writes the default feature costs and catalog.
   await runtime.start();
-  await services.credits.ensureDefaultFeatureCosts();
-  await services.billing.ensureDefaultCatalog();
 
   const summary: Record<string, unknown>[] = [];
   for (const demo of demoUsers) {

@@ -114,7 +114,7 @@ builder.mutationFields((t) => ({
     errors: { types: [ValidationError], directResult: true },
     args: { input: t.arg({ type: PlanInput, required: true }) },
     resolve: async (query, _root, { input }, context) => {
-      const plan = await context.services.billing.createPlan(context.viewer.id, input);
+      const plan = await context.services.billing.catalog.createPlan(context.viewer.id, input);
       return context.prisma.plan.findUniqueOrThrow({ ...query, where: { id: plan.id } });
     },
   }),
@@ -124,7 +124,7 @@ builder.mutationFields((t) => ({
     errors: { types: [ValidationError, NotFoundError], directResult: true },
     args: { key: t.arg.string({ required: true }), input: t.arg({ type: PlanUpdateInput, required: true }) },
     resolve: async (query, _root, args, context) => {
-      const plan = await context.services.billing.updatePlan(context.viewer.id, args.key, args.input);
+      const plan = await context.services.billing.catalog.updatePlan(context.viewer.id, args.key, args.input);
       return context.prisma.plan.findUniqueOrThrow({ ...query, where: { id: plan.id } });
     },
   }),
@@ -134,7 +134,7 @@ builder.mutationFields((t) => ({
     errors: { types: [NotFoundError], directResult: true },
     args: { key: t.arg.string({ required: true }) },
     resolve: async (query, _root, args, context) => {
-      const plan = await context.services.billing.archivePlan(context.viewer.id, args.key);
+      const plan = await context.services.billing.catalog.archivePlan(context.viewer.id, args.key);
       return context.prisma.plan.findUniqueOrThrow({ ...query, where: { id: plan.id } });
     },
   }),
@@ -144,7 +144,7 @@ builder.mutationFields((t) => ({
     errors: { types: [ValidationError, NotFoundError] },
     args: { keys: t.arg.stringList({ required: true }) },
     resolve: async (query, _root, args, context) => {
-      await context.services.billing.reorderPlans(context.viewer.id, args.keys);
+      await context.services.billing.catalog.reorderPlans(context.viewer.id, args.keys);
       return context.prisma.plan.findMany({ ...query, orderBy: order });
     },
   }),
@@ -154,7 +154,7 @@ builder.mutationFields((t) => ({
     errors: { types: [ValidationError], directResult: true },
     args: { input: t.arg({ type: CreditPackInput, required: true }) },
     resolve: async (query, _root, { input }, context) => {
-      const pack = await context.services.billing.createCreditPack(context.viewer.id, input);
+      const pack = await context.services.billing.catalog.createPack(context.viewer.id, input);
       return context.prisma.creditPack.findUniqueOrThrow({ ...query, where: { id: pack.id } });
     },
   }),
@@ -164,7 +164,7 @@ builder.mutationFields((t) => ({
     errors: { types: [ValidationError, NotFoundError], directResult: true },
     args: { key: t.arg.string({ required: true }), input: t.arg({ type: CreditPackUpdateInput, required: true }) },
     resolve: async (query, _root, args, context) => {
-      const pack = await context.services.billing.updateCreditPack(context.viewer.id, args.key, args.input);
+      const pack = await context.services.billing.catalog.updatePack(context.viewer.id, args.key, args.input);
       return context.prisma.creditPack.findUniqueOrThrow({ ...query, where: { id: pack.id } });
     },
   }),
@@ -174,7 +174,7 @@ builder.mutationFields((t) => ({
     errors: { types: [NotFoundError], directResult: true },
     args: { key: t.arg.string({ required: true }) },
     resolve: async (query, _root, args, context) => {
-      const pack = await context.services.billing.archiveCreditPack(context.viewer.id, args.key);
+      const pack = await context.services.billing.catalog.archivePack(context.viewer.id, args.key);
       return context.prisma.creditPack.findUniqueOrThrow({ ...query, where: { id: pack.id } });
     },
   }),
@@ -184,7 +184,7 @@ builder.mutationFields((t) => ({
     errors: { types: [ValidationError, NotFoundError] },
     args: { keys: t.arg.stringList({ required: true }) },
     resolve: async (query, _root, args, context) => {
-      await context.services.billing.reorderCreditPacks(context.viewer.id, args.keys);
+      await context.services.billing.catalog.reorderPacks(context.viewer.id, args.keys);
       return context.prisma.creditPack.findMany({ ...query, orderBy: order });
     },
   }),

@@ -84,7 +84,7 @@ export function createServices(deps: ServiceDeps) {
   const closers: (() => Promise<void>)[] = [() => rateLimiter.close(), () => storage.close()];
   const starters: (() => Promise<void>)[] = [
     () => credits.ensureDefaultFeatureCosts(),
-    () => billing.ensureDefaultCatalog(),
+    () => billing.catalog.ensureDefaultCatalog(),
   ];
 
   return {

@@ -22,7 +22,7 @@ import {
   WebhookSignatureError,
 } from '../errors.js';
 import type { JobSender } from '../index.js';
-import { CatalogService, type PackCreateInput, type PackUpdateInput, type PlanCreateInput, type PlanUpdateInput } from './catalog.js';
+import { CatalogService } from './catalog.js';
 import {
   createStripeClient,
   fromUnix,
@@ -156,36 +156,6 @@ export class BillingService {
 
   private transaction<T>(run: (tx: Tx) => Promise<T>): Promise<T> {
     return this.deps.prisma.$transaction(run, { timeout: 30_000, maxWait: 15_000 });
-  }
-
-  // ------------------------------------------------------------------ catalog
-
-  ensureDefaultCatalog() {
-    return this.catalog.ensureDefaultCatalog();
-  }
-  createPlan(actorId: string, input: PlanCreateInput) {
-    return this.catalog.createPlan(actorId, input);
-  }
-  updatePlan(actorId: string, key: string, input: PlanUpdateInput) {
-    return this.catalog.updatePlan(actorId, key, input);
-  }
-  archivePlan(actorId: string, key: string) {
-    return this.catalog.archivePlan(actorId, key);
-  }
-  reorderPlans(actorId: string, keys: string[]) {
-    return this.catalog.reorderPlans(actorId, keys);
-  }
-  createCreditPack(actorId: string, input: PackCreateInput) {
-    return this.catalog.createPack(actorId, input);
-  }
-  updateCreditPack(actorId: string, key: string, input: PackUpdateInput) {
-    return this.catalog.updatePack(actorId, key, input);
-  }
-  archiveCreditPack(actorId: string, key: string) {
-    return this.catalog.archivePack(actorId, key);
-  }
-  reorderCreditPacks(actorId: string, keys: string[]) {
-    return this.catalog.reorderPacks(actorId, keys);
   }
 
   // ------------------------------------------------------------------ reads
