@@ -19,7 +19,7 @@ import { createRuntime } from '../src/runtime.js';
 import { createApp } from '../src/server.js';
 import { signToken } from '../src/services/auth.js';
 import type { GenerationsService } from '../src/services/generations.js';
-import { createImageProvider, dimensionsFor } from '../src/services/image-providers.js';
+import { createLocalImageProvider, dimensionsFor } from '../src/services/image-providers.js';
 import { scenarios } from './scenarios.js';
 import type { LoadRequest, LoadResult } from './load.js';
 
@@ -44,7 +44,7 @@ function runLoad(request: LoadRequest): Promise<LoadResult> {
 
 /** Milliseconds per image the built-in local provider takes at each quality (1:1), averaged over a few renders. */
 async function renderTimes(generations: GenerationsService): Promise<string> {
-  const provider = createImageProvider(loadConfig({ GENERATION_PROVIDER: 'local' }).generation, createLogger('silent'));
+  const provider = createLocalImageProvider();
   const figures: string[] = [];
   for (const quality of ['STANDARD', 'HD'] as const) {
     const { width, height } = dimensionsFor('1:1', quality);
