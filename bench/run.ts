@@ -128,7 +128,7 @@ async function main() {
       await runtime.services.generations.run(generation.id);
     }
   }
-  const adminToken = await signToken(SECRET, { sub: 'bench-admin', email: 'bench-admin@example.com' }, { expiresIn: '2h' });
+  const adminToken = await signToken(SECRET, { sub: 'bench-admin', email: 'bench-admin@example.com', emailVerified: true }, { expiresIn: '2h' });
   console.log('done.\n');
 
   const rows: Record<string, string | number>[] = [];

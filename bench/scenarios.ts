@@ -56,24 +56,24 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'deduct-many-users',
-    description: 'deductCredits(amount 1, unique key), spread over 200 users',
+    description: 'deductCredits(AI_TEXT_CHAT at its feature cost, unique key), spread over 200 users',
     requests: ({ tokens }) =>
       tokens.map((token) =>
         graphqlRequest(
           token,
           `mutation($input: DeductCreditsInput!) { deductCredits(input: $input) { __typename } }`,
-          () => ({ input: { operation: 'AI_TEXT_CHAT', amount: 1, idempotencyKey: `bench-${++counter}` } }),
+          () => ({ input: { operation: 'AI_TEXT_CHAT', idempotencyKey: `bench-${++counter}` } }),
         ),
       ),
   },
   {
     name: 'deduct-one-user',
-    description: 'deductCredits(amount 1, unique key), all on one user (row-lock contention)',
+    description: 'deductCredits(AI_TEXT_CHAT at its feature cost, unique key), all on one user (row-lock contention)',
     requests: ({ tokens }) => [
       graphqlRequest(
         tokens[0],
         `mutation($input: DeductCreditsInput!) { deductCredits(input: $input) { __typename } }`,
-        () => ({ input: { operation: 'AI_TEXT_CHAT', amount: 1, idempotencyKey: `bench-one-${++counter}` } }),
+        () => ({ input: { operation: 'AI_TEXT_CHAT', idempotencyKey: `bench-one-${++counter}` } }),
       ),
     ],
   },

@@ -10,6 +10,7 @@ import type Stripe from 'stripe';
 import type { Tier } from '../src/generated/prisma/client.js';
 import { createLogger } from '../src/logger.js';
 import { createRuntime } from '../src/runtime.js';
+import { systemKey } from '../src/services/credits.js';
 
 const config = loadConfig({ ...process.env, JOBS_ENABLED: 'false' });
 const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
@@ -87,10 +88,10 @@ try {
       amount: 25,
       source: 'PROMOTION',
       reason: 'welcome bonus',
-      idempotencyKey: 'seed-welcome-bonus',
+      idempotencyKey: systemKey('seed', 'welcome-bonus'),
     });
     for (let i = 0; i < 3; i++) {
-      await services.credits.deduct(user.id, {
+      await services.credits.deduct({ kind: 'USER', userId: user.id }, user.id, {
         operation: 'AI_TEXT_CHAT',
         idempotencyKey: `seed-chat-${i}`,
         details: { seed: true, prompt: `demo chat ${i + 1}` },

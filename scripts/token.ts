@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { signToken } from '../src/services/auth.js';
 
-const usage = `Usage: npm run token -- --sub <subject> [--email <email>] [--name <name>] [--expires <duration>]
+const usage = `Usage: npm run token -- --sub <subject> [--email <email>] [--name <name>] [--expires <duration>] [--unverified-email]
 
 Prints an HS256 JWT signed with AUTH_JWT_SECRET (the development default when unset), for the Authorization header:
   Authorization: Bearer <token>
@@ -10,7 +10,10 @@ Prints an HS256 JWT signed with AUTH_JWT_SECRET (the development default when un
   --sub       the identity provider's user id (required), e.g. alice
   --email     email claim, e.g. alice@example.com
   --name      name claim, e.g. Alice
-  --expires   lifetime such as 30m, 1h, 7d (default 1h)`;
+  --expires   lifetime such as 30m, 1h, 7d (default 1h)
+  --unverified-email
+              sets email_verified: false (by default the email counts as verified, as a provider would say
+              after a confirmation link)`;
 
 // The units jose's setExpirationTime accepts.
 const DURATION = /^\d+(\.\d+)? ?(s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?|y|yrs?|years?)$/i;
@@ -23,6 +26,7 @@ function readArgs() {
         email: { type: 'string' },
         name: { type: 'string' },
         expires: { type: 'string', default: '1h' },
+        'unverified-email': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -50,7 +54,7 @@ async function main() {
   }
   const token = await signToken(
     auth.jwtSecret,
-    { sub: args.sub, email: args.email, name: args.name },
+    { sub: args.sub, email: args.email, name: args.name, emailVerified: !args['unverified-email'] },
     { expiresIn: args.expires, issuer: auth.issuer, audience: auth.audience },
   );
   console.log(token);

@@ -11,7 +11,7 @@ import type { Config } from './config.js';
 import type { Context } from './context.js';
 import type { Db } from './db/client.js';
 import type { User } from './generated/prisma/client.js';
-import { authenticate } from './http/authenticate.js';
+import { authenticateCaller } from './http/authenticate.js';
 import { registerFileRoutes } from './http/files.js';
 import { registerGraphiQL } from './http/graphiql.js';
 import { createMetrics } from './http/metrics.js';
@@ -19,11 +19,13 @@ import { stripeWebhooks } from './http/stripe-webhooks.js';
 import type { Logger } from './logger.js';
 import { schema } from './schema/index.js';
 import { AuthenticationError, DomainError } from './services/errors.js';
+import type { ServiceCaller } from './services/api-keys.js';
 import type { Services } from './services/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     viewer: User | null;
+    apiKey: ServiceCaller | null;
   }
 }
 
@@ -110,6 +112,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     trustProxy: true,
   }) as unknown as FastifyInstance;
   app.decorateRequest('viewer', null);
+  app.decorateRequest('apiKey', null);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -185,6 +188,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       prisma,
       services,
       viewer: request.viewer,
+      apiKey: request.apiKey,
     }),
   });
 
@@ -193,7 +197,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     method: ['GET', 'POST', 'OPTIONS'],
     preHandler: async (request, reply) => {
       try {
-        request.viewer = await authenticate(request, services);
+        ({ viewer: request.viewer, apiKey: request.apiKey } = await authenticateCaller(request, services));
       } catch (error) {
         if (error instanceof AuthenticationError) {
           return reply

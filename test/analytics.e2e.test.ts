@@ -49,7 +49,11 @@ async function generation(
   if (age > 0) {
     const createdAt = daysAgo(age);
     await api.db.prisma.imageGeneration.update({ where: { id: generation.id }, data: { createdAt } });
-    await api.db.prisma.creditTransaction.updateMany({ where: { generationId: generation.id }, data: { createdAt } });
+    // Back-dating history is test setup: the ledger's append-only trigger is bypassed for this statement only.
+    await api.db.prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`SET LOCAL session_replication_role = replica`;
+      await tx.creditTransaction.updateMany({ where: { generationId: generation.id }, data: { createdAt } });
+    });
   }
   return generation;
 }
@@ -72,7 +76,7 @@ beforeAll(async () => {
   await generation(alice.user.id, { prompt: 'yesterday, hd', quality: 'HD' }, 'COMPLETED', 1);
   await generation(alice.user.id, { prompt: 'yesterday, refused' }, 'FAILED', 1);
   await generation(alice.user.id, { prompt: 'ten days ago' }, 'COMPLETED', 10);
-  await api.services.credits.deduct(alice.user.id, { operation: 'AI_TEXT_CHAT' });
+  await api.services.credits.deduct({ kind: 'USER', userId: alice.user.id }, alice.user.id, { operation: 'AI_TEXT_CHAT' });
   // Bob: one generation today.
   await generation(bob.user.id, { prompt: 'bob today' }, 'COMPLETED', 0);
 

@@ -22,7 +22,7 @@ describe('authentication over HTTP', () => {
   });
 
   it('provisions a user on the first authenticated request from the email and name claims', async () => {
-    const token = await signToken(TEST_JWT_SECRET, { sub: 'auth0|alice', email: 'Alice@Example.com', name: 'Alice' });
+    const token = await signToken(TEST_JWT_SECRET, { sub: 'auth0|alice', email: 'Alice@Example.com', name: 'Alice', emailVerified: true });
     const first = await api.graphql(VIEWER, {}, token);
     expect(first.body.errors).toBeUndefined();
     expect(first.body.data.viewer).toMatchObject({

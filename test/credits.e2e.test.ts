@@ -32,6 +32,10 @@ let adminToken: string;
 beforeAll(async () => {
   api = await startTestApp({ CREDITS_RATE_LIMIT_PER_MINUTE: '1000000' });
   adminToken = await api.token('credits-admin', { email: 'admin@example.com' });
+  // A one-credit operation, so a test can spend any number of credits at the configured price.
+  await api.services.credits.setFeatureCosts((await api.signUp('costs-admin', { email: 'ops@example.com' })).userId, [
+    { operation: 'UNIT', cost: 1 },
+  ]);
 });
 afterAll(async () => {
   await api.close();
@@ -75,10 +79,10 @@ describe('balances', () => {
     await grant(id, 5, inTenDays);
     await grant(id, 5);
     await grant(id, 5, inTwoDays);
-    const response = await api.graphql(DEDUCT, { input: { operation: 'AI_TEXT_CHAT', amount: 18 } }, token);
+    const response = await api.graphql(DEDUCT, { input: { operation: 'UNIT', quantity: 18 } }, token);
     expect(response.body.data.deductCredits).toMatchObject({
       __typename: 'CreditMovement',
-      transaction: { kind: 'USAGE', operation: 'AI_TEXT_CHAT', amount: -18, balanceAfter: 7 },
+      transaction: { kind: 'USAGE', operation: 'UNIT', amount: -18, balanceAfter: 7 },
       balance: { total: 7, allowanceRemaining: 0, grantedRemaining: 7 },
     });
     const grants = await api.db.prisma.creditGrant.findMany({ where: { userId }, orderBy: { expiresAt: 'asc' } });
@@ -109,7 +113,7 @@ describe('balances', () => {
 
   it('refuses a deduction larger than the balance and moves nothing', async () => {
     const { token, userId } = await newUser('short');
-    const response = await api.graphql(DEDUCT, { input: { operation: 'AI_TEXT_CHAT', amount: 11 } }, token);
+    const response = await api.graphql(DEDUCT, { input: { operation: 'UNIT', quantity: 11 } }, token);
     expect(response.body.data.deductCredits).toMatchObject({
       __typename: 'InsufficientCreditsError',
       required: 11,
@@ -172,8 +176,8 @@ describe('concurrency', () => {
 
   it('a retried key returns the first result even after the balance ran out', async () => {
     const { token } = await newUser('retry-after-empty');
-    const first = await api.graphql(DEDUCT, { input: { operation: 'AI_TEXT_CHAT', amount: 10, idempotencyKey: 'k1' } }, token);
-    const retry = await api.graphql(DEDUCT, { input: { operation: 'AI_TEXT_CHAT', amount: 10, idempotencyKey: 'k1' } }, token);
+    const first = await api.graphql(DEDUCT, { input: { operation: 'UNIT', quantity: 10, idempotencyKey: 'k1' } }, token);
+    const retry = await api.graphql(DEDUCT, { input: { operation: 'UNIT', quantity: 10, idempotencyKey: 'k1' } }, token);
     expect(retry.body.data.deductCredits).toMatchObject({ __typename: 'CreditMovement', replayed: true });
     expect(retry.body.data.deductCredits.transaction).toEqual(first.body.data.deductCredits.transaction);
   });
@@ -199,9 +203,9 @@ describe('reservations', () => {
 
   it('a hold counts against the balance until confirmed; a confirmed hold cannot be released', async () => {
     const { token, userId } = await newUser('holder');
-    const held = await api.graphql(RESERVE, { input: { operation: 'AI_TEXT_CHAT', amount: 4 } }, token);
+    const held = await api.graphql(RESERVE, { input: { operation: 'UNIT', quantity: 4 } }, token);
     expect(held.body.data.reserveCredits).toMatchObject({ reservation: { status: 'HELD', amount: 4 }, balance: { total: 6 } });
-    const over = await api.graphql(RESERVE, { input: { operation: 'AI_TEXT_CHAT', amount: 7 } }, token);
+    const over = await api.graphql(RESERVE, { input: { operation: 'UNIT', quantity: 7 } }, token);
     expect(over.body.data.reserveCredits).toMatchObject({ __typename: 'InsufficientCreditsError', available: 6 });
     const id = held.body.data.reserveCredits.reservation.id;
     const confirmed = await api.graphql(FINALIZE, { id, action: 'CONFIRM' }, token);
@@ -216,7 +220,7 @@ describe('reservations', () => {
 
   it('a released hold comes back as a refund row', async () => {
     const { token, userId } = await newUser('releaser');
-    const held = await api.graphql(RESERVE, { input: { operation: 'AI_TEXT_CHAT', amount: 4 } }, token);
+    const held = await api.graphql(RESERVE, { input: { operation: 'UNIT', quantity: 4 } }, token);
     const id = held.body.data.reserveCredits.reservation.id;
     const released = await api.graphql(FINALIZE, { id, action: 'RELEASE' }, token);
     expect(released.body.data.finalizeReservation).toMatchObject({ reservation: { status: 'RELEASED' }, balance: { total: 10 } });
@@ -227,7 +231,7 @@ describe('reservations', () => {
   it('another user cannot finalize my reservation', async () => {
     const owner = await newUser('res-owner');
     const thief = await newUser('res-thief');
-    const held = await api.graphql(RESERVE, { input: { operation: 'AI_TEXT_CHAT', amount: 4 } }, owner.token);
+    const held = await api.graphql(RESERVE, { input: { operation: 'UNIT', quantity: 4 } }, owner.token);
     const id = held.body.data.reserveCredits.reservation.id;
     const attempt = await api.graphql(FINALIZE, { id, action: 'RELEASE' }, thief.token);
     expect(attempt.body.data.finalizeReservation.__typename).toBe('NotFoundError');
@@ -239,7 +243,7 @@ describe('jobs', () => {
   it('an allowance reset keeps granted credits', async () => {
     const { token, id, userId } = await newUser('resetter');
     await grant(id, 50);
-    await api.graphql(DEDUCT, { input: { operation: 'AI_TEXT_CHAT', amount: 15 } }, token);
+    await api.graphql(DEDUCT, { input: { operation: 'UNIT', quantity: 15 } }, token);
     expect(await balanceOf(token)).toMatchObject({ allowanceRemaining: 0, grantedRemaining: 45 });
     await api.db.prisma.creditBalance.update({ where: { userId }, data: { nextResetAt: new Date(Date.now() - 1000) } });
 
@@ -272,7 +276,11 @@ describe('jobs', () => {
 
   it('an expired reservation comes back, through the job queue', async () => {
     const { token, userId } = await newUser('forgetful');
-    const held = await api.services.credits.reserve(userId, { operation: 'AI_TEXT_CHAT', amount: 6, ttlSeconds: 60 });
+    const held = await api.services.credits.reserve({ kind: 'SYSTEM', flow: 'test' }, userId, {
+      operation: 'AI_TEXT_CHAT',
+      amount: 6,
+      ttlSeconds: 60,
+    });
     expect((await balanceOf(token)).total).toBe(4);
     await api.db.prisma.creditReservation.update({
       where: { id: held.reservation.id },
@@ -345,8 +353,9 @@ describe('access and validation', () => {
   });
 
   it.each([
-    ['a negative amount', { operation: 'AI_TEXT_CHAT', amount: -5 }, 'amount'],
-    ['a zero amount', { operation: 'AI_TEXT_CHAT', amount: 0 }, 'amount'],
+    ['a negative quantity', { operation: 'AI_TEXT_CHAT', quantity: -5 }, 'quantity'],
+    ['a zero quantity', { operation: 'AI_TEXT_CHAT', quantity: 0 }, 'quantity'],
+    ['a quantity above the limit', { operation: 'AI_TEXT_CHAT', quantity: 10_001 }, 'quantity'],
     ['an unknown operation', { operation: 'TELEPORT' }, 'operation'],
     ['a malformed operation', { operation: 'drop table' }, 'operation'],
     ['oversized details', { operation: 'AI_TEXT_CHAT', details: { blob: 'x'.repeat(5000) } }, 'details'],
@@ -363,15 +372,18 @@ describe('access and validation', () => {
   it('rate-limits deductions per user with a typed error', async () => {
     const limited = await startTestApp({ CREDITS_RATE_LIMIT_PER_MINUTE: '3' });
     try {
+      await limited.services.credits.setFeatureCosts((await limited.signUp('limit-admin', { email: 'ops@example.com' })).userId, [
+        { operation: 'UNIT', cost: 1 },
+      ]);
       const token = await limited.token('eager');
       const typenames: string[] = [];
       for (let i = 0; i < 4; i++) {
-        const response = await limited.graphql(DEDUCT, { input: { operation: 'AI_TEXT_CHAT', amount: 1 } }, token);
+        const response = await limited.graphql(DEDUCT, { input: { operation: 'UNIT' } }, token);
         typenames.push(response.body.data.deductCredits.__typename);
         if (i === 3) expect(response.body.data.deductCredits.retryAfterSeconds).toBeGreaterThan(0);
       }
       expect(typenames).toEqual(['CreditMovement', 'CreditMovement', 'CreditMovement', 'RateLimitedError']);
-      const other = await limited.graphql(DEDUCT, { input: { operation: 'AI_TEXT_CHAT', amount: 1 } }, await limited.token('patient'));
+      const other = await limited.graphql(DEDUCT, { input: { operation: 'UNIT' } }, await limited.token('patient'));
       expect(other.body.data.deductCredits.__typename).toBe('CreditMovement');
     } finally {
       await limited.close();

@@ -119,7 +119,7 @@ async function withEngine<T>(databaseUrl: string, opts: MigrationOptions, run: (
     provider: main.provider,
     adapterName: main.adapterName,
     connect: async () => {
-      const connection = await main.connect();
+      const connection = sendScriptsWhole(await main.connect());
       mainConnections.push(connection);
       return connection;
     },
@@ -150,6 +150,22 @@ function engineLogMessage(line: string): string {
     // Not JSON: pass the line on as it is.
   }
   return line.trimEnd();
+}
+
+type ScriptRunner = { executeScript(script: string): Promise<void> };
+
+// PrismaPg 7.10 splits a script on every ';', which cuts a function body ($$ ... ; ... $$) apart. PostgreSQL takes the
+// whole script as one simple query, as the native engine sends it for `prisma migrate deploy`.
+function sendScriptsWhole<T extends ScriptRunner>(connection: T): T {
+  const adapter = connection as T & { client: { query(sql: string): Promise<unknown> }; onError(error: unknown): never };
+  adapter.executeScript = async (script: string) => {
+    try {
+      await adapter.client.query(script);
+    } catch (error) {
+      adapter.onError(error);
+    }
+  };
+  return connection;
 }
 
 function pgAdapterFactory(databaseUrl: string) {
@@ -185,7 +201,7 @@ function declareCharColumnsText<T>(result: T): T {
 async function connectToShadowDb(databaseUrl: string) {
   const shadowName = `prisma_migrate_shadow_db_${randomUUID().replaceAll('-', '')}`;
   await runOnServer(databaseUrl, `CREATE DATABASE "${shadowName}"`);
-  const adapter = await pgAdapterFactory(withDatabaseName(databaseUrl, shadowName)).connect();
+  const adapter = sendScriptsWhole(await pgAdapterFactory(withDatabaseName(databaseUrl, shadowName)).connect());
   const closePool = adapter.dispose.bind(adapter);
   adapter.dispose = async () => {
     await closePool();

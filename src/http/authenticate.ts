@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { User } from '../generated/prisma/client.js';
+import { looksLikeApiKey, type ServiceCaller } from '../services/api-keys.js';
 import type { Logger } from '../logger.js';
 import { extractBearerToken } from '../services/auth.js';
 import type { Services } from '../services/index.js';
@@ -9,4 +10,14 @@ export async function authenticate(request: FastifyRequest, services: Services):
   const token = extractBearerToken(request.headers.authorization);
   if (!token) return null;
   return services.users.provision(await services.verifyToken(token), request.log as Logger);
+}
+
+/** A GraphQL caller: a user with a token from the identity provider, or one of the SaaS's servers with an API key. */
+export async function authenticateCaller(
+  request: FastifyRequest,
+  services: Services,
+): Promise<{ viewer: User | null; apiKey: ServiceCaller | null }> {
+  const token = extractBearerToken(request.headers.authorization);
+  if (token && looksLikeApiKey(token)) return { viewer: null, apiKey: await services.apiKeys.authenticate(token) };
+  return { viewer: await authenticate(request, services), apiKey: null };
 }

@@ -1,5 +1,9 @@
+import type { Context } from '../context.js';
+import type { Principal } from '../services/credits.js';
 import {
   ConflictError,
+  ForbiddenError,
+  IdempotencyConflictError,
   InsufficientCreditsError,
   NotFoundError,
   RateLimitedError,
@@ -17,6 +21,34 @@ import {
 } from '../schema/credits.js';
 import { UserNode } from '../schema/users.js';
 
+/** The caller as the credits service sees it, and the user a spending call is for. */
+function spender(context: Context, input: { userId?: { id: string } | null }): { principal: Principal; userId: string } {
+  if (context.apiKey) {
+    if (!input.userId) throw ValidationError.forField('userId', 'is required when calling with a service API key');
+    return { principal: { kind: 'SERVICE', apiKeyId: context.apiKey.id }, userId: input.userId.id };
+  }
+  const viewer = context.viewer!;
+  if (input.userId && input.userId.id !== viewer.id) {
+    throw new ForbiddenError('Only a service API key may spend for another user');
+  }
+  return { principal: { kind: 'USER', userId: viewer.id }, userId: viewer.id };
+}
+
+function settler(context: Context): Principal {
+  if (context.apiKey) return { kind: 'SERVICE', apiKeyId: context.apiKey.id };
+  const viewer = context.viewer!;
+  return viewer.role === 'ADMIN' ? { kind: 'ADMIN', userId: viewer.id } : { kind: 'USER', userId: viewer.id };
+}
+
+const spendingErrors = [
+  InsufficientCreditsError,
+  ValidationError,
+  RateLimitedError,
+  ForbiddenError,
+  NotFoundError,
+  IdempotencyConflictError,
+];
+
 builder.queryFields((t) => ({
   featureCosts: t.prismaField({
     type: [FeatureCostRef],
@@ -27,31 +59,51 @@ builder.queryFields((t) => ({
 }));
 
 builder.mutationFields((t) => ({
-  deductCredits: t.withAuth({ loggedIn: true }).field({
+  deductCredits: t.field({
     type: CreditMovementRef,
-    errors: { types: [InsufficientCreditsError, ValidationError, RateLimitedError], directResult: true },
+    description:
+      'Spends credits at once. A signed-in user pays the configured price (feature cost x quantity) for themselves; a service API key with the SPEND scope names the user and may set the amount.',
+    authScopes: { loggedIn: true, service: 'SPEND' },
+    errors: { types: spendingErrors, directResult: true },
     args: { input: t.arg({ type: DeductCreditsInput, required: true }) },
-    resolve: (_root, { input }, context) => context.services.credits.deduct(context.viewer.id, input),
+    resolve: (_root, { input }, context) => {
+      const { principal, userId } = spender(context, input);
+      return context.services.credits.deduct(principal, userId, input);
+    },
   }),
-  reserveCredits: t.withAuth({ loggedIn: true }).field({
+  reserveCredits: t.field({
     type: ReservationResultRef,
-    errors: { types: [InsufficientCreditsError, ValidationError, RateLimitedError], directResult: true },
+    description:
+      'Holds credits until finalizeReservation confirms or releases them, or the hold expires. Priced like deductCredits; only the caller that made a hold (or an admin) can settle it.',
+    authScopes: { loggedIn: true, service: 'SPEND' },
+    errors: { types: spendingErrors, directResult: true },
     args: { input: t.arg({ type: ReserveCreditsInput, required: true }) },
-    resolve: (_root, { input }, context) => context.services.credits.reserve(context.viewer.id, input),
+    resolve: (_root, { input }, context) => {
+      const { principal, userId } = spender(context, input);
+      return context.services.credits.reserve(principal, userId, input);
+    },
   }),
-  finalizeReservation: t.withAuth({ loggedIn: true }).field({
+  finalizeReservation: t.field({
     type: ReservationResultRef,
-    errors: { types: [NotFoundError, ConflictError], directResult: true },
+    description:
+      'Confirms (spends) or releases (gives back) a hold you made. CONFIRM may capture less than was held; the rest comes back at once. Holds made by a generation are settled by the generation itself.',
+    authScopes: { loggedIn: true, service: 'SPEND' },
+    errors: { types: [NotFoundError, ConflictError, ValidationError], directResult: true },
     args: {
       reservationId: t.arg.id({ required: true }),
       action: t.arg({ type: ReservationActionEnum, required: true }),
+      capture: t.arg.int({ required: false, description: 'CONFIRM only: credits to keep, at most what was held' }),
     },
     resolve: (_root, args, context) =>
-      context.services.credits.finalize(String(args.reservationId), args.action, { userId: context.viewer.id }),
+      context.services.credits.finalize(settler(context), String(args.reservationId), args.action, {
+        capture: args.capture,
+      }),
   }),
-  grantCredits: t.withAuth({ admin: true }).field({
+  grantCredits: t.field({
     type: CreditMovementRef,
-    description: 'Admin: adds credits that survive allowance resets, optionally expiring. Audited.',
+    description:
+      'Adds credits that survive allowance resets, optionally expiring. Admins, or service API keys with the GRANT scope. Audited.',
+    authScopes: { admin: true, service: 'GRANT' },
     errors: { types: [ValidationError, NotFoundError], directResult: true },
     args: {
       userId: t.arg.globalID({ required: true, for: UserNode }),
@@ -60,11 +112,11 @@ builder.mutationFields((t) => ({
       expiresAt: t.arg({ type: 'DateTime', required: false }),
     },
     resolve: (_root, args, context) =>
-      context.services.credits.adminGrant(context.viewer.id, args.userId.id, {
-        amount: args.amount,
-        reason: args.reason,
-        expiresAt: args.expiresAt,
-      }),
+      context.services.credits.grantBy(
+        context.apiKey ? { kind: 'SERVICE', apiKeyId: context.apiKey.id } : { kind: 'ADMIN', userId: context.viewer!.id },
+        args.userId.id,
+        { amount: args.amount, reason: args.reason, expiresAt: args.expiresAt },
+      ),
   }),
   adjustCredits: t.withAuth({ admin: true }).field({
     type: CreditMovementRef,

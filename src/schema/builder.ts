@@ -7,7 +7,8 @@ import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import ValidationPlugin from '@pothos/plugin-validation';
 import { GraphQLError } from 'graphql';
 import { isProductionEnvironment } from '../config.js';
-import type { Context, ViewerContext } from '../context.js';
+import type { Context, ServiceContext, ViewerContext } from '../context.js';
+import type { ApiKeyScope } from '../generated/prisma/client.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
 import { ValidationError } from '../services/errors.js';
@@ -17,8 +18,8 @@ const production = isProductionEnvironment();
 export const builder = new SchemaBuilder<{
   Context: Context;
   PrismaTypes: PrismaTypes;
-  AuthScopes: { loggedIn: boolean; admin: boolean };
-  AuthContexts: { loggedIn: ViewerContext; admin: ViewerContext };
+  AuthScopes: { loggedIn: boolean; admin: boolean; service: ApiKeyScope };
+  AuthContexts: { loggedIn: ViewerContext; admin: ViewerContext; service: ServiceContext };
   DefaultFieldNullability: false;
   DefaultEdgesNullability: false;
   DefaultNodeNullability: false;
@@ -40,9 +41,10 @@ export const builder = new SchemaBuilder<{
     authScopes: (context) => ({
       loggedIn: context.viewer !== null && context.viewer.role !== 'BANNED',
       admin: context.viewer?.role === 'ADMIN',
+      service: (scope) => context.apiKey?.scopes.includes(scope) ?? false,
     }),
     unauthorizedError: (_parent, context) =>
-      context.viewer
+      context.viewer || context.apiKey
         ? new GraphQLError('You are not allowed to access this field', { extensions: { code: 'FORBIDDEN' } })
         : new GraphQLError('Sign in to access this field', { extensions: { code: 'UNAUTHENTICATED' } }),
   },

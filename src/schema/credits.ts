@@ -1,13 +1,25 @@
-import { CreditTransactionKind, ReservationStatus } from '../generated/prisma/enums.js';
+import { CreditTransactionKind, ReservationOwner, ReservationStatus } from '../generated/prisma/enums.js';
 import type { Movement, ReservationResult } from '../services/credits.js';
 import { available } from '../services/credits.js';
 import { builder } from './builder.js';
+import { UserNode } from './users.js';
 
 export const CreditTransactionKindEnum = builder.enumType(CreditTransactionKind, { name: 'CreditTransactionKind' });
 export const ReservationStatusEnum = builder.enumType(ReservationStatus, { name: 'ReservationStatus' });
+export const ReservationOwnerEnum = builder.enumType(ReservationOwner, {
+  name: 'ReservationOwner',
+  description: 'Who may settle a hold: the user who made it, the service key that made it, or a server flow (a generation). Admins may settle any.',
+});
 export const ReservationActionEnum = builder.enumType('ReservationAction', {
   values: { CONFIRM: { description: 'The credits are spent' }, RELEASE: { description: 'The credits come back' } } as const,
 });
+
+/** Client keys are stored as `client:<kind>:<key>` or `service:<key id>:<kind>:<key>`; the caller sees its own key. */
+function clientVisibleKey(stored: string | null): string | null {
+  if (!stored) return null;
+  const client = /^client:(?:deduct|reserve):(.*)$/.exec(stored) ?? /^service:[0-9a-f-]{36}:(?:deduct|reserve):(.*)$/.exec(stored);
+  return client ? client[1] : null;
+}
 
 export const CreditBalanceRef = builder.prismaObject('CreditBalance', {
   description: 'What the user can spend: the period allowance first, then granted credits.',
@@ -37,7 +49,12 @@ export const CreditTransactionRef = builder.prismaObject('CreditTransaction', {
     operation: t.exposeString('operation', { nullable: true }),
     amount: t.exposeInt('amount', { description: 'Signed: negative when credits left the balance' }),
     balanceAfter: t.exposeInt('balanceAfter'),
-    idempotencyKey: t.exposeString('idempotencyKey', { nullable: true }),
+    idempotencyKey: t.string({
+      nullable: true,
+      description: 'The idempotency key the caller sent with this movement; null for movements the server made itself',
+      resolve: (row) => clientVisibleKey(row.idempotencyKey),
+    }),
+    refundOf: t.relation('refundOf', { nullable: true, description: 'For a REFUND: the USAGE row whose credits it gives back' }),
     details: t.field({ type: 'JSONObject', resolve: (row) => (row.details ?? {}) as Record<string, unknown> }),
     generationId: t.exposeString('generationId', { nullable: true }),
     reservationId: t.exposeString('reservationId', { nullable: true }),
@@ -51,6 +68,11 @@ export const CreditReservationRef = builder.prismaObject('CreditReservation', {
     operation: t.exposeString('operation'),
     amount: t.exposeInt('amount'),
     status: t.expose('status', { type: ReservationStatusEnum }),
+    owner: t.expose('owner', { type: ReservationOwnerEnum }),
+    capturedAmount: t.exposeInt('capturedAmount', {
+      nullable: true,
+      description: 'What a confirm kept; the rest of the hold came back. Null while held or after a release.',
+    }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime' }),
     finalizedAt: t.expose('finalizedAt', { type: 'DateTime', nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
@@ -108,22 +130,39 @@ export const ReservationResultRef = builder.objectRef<ReservationResult>('Reserv
   }),
 });
 
-export const DeductCreditsInput = builder.inputType('DeductCreditsInput', {
-  fields: (t) => ({
-    operation: t.string({ required: true, description: 'A feature cost key, e.g. AI_IMAGE_GENERATION' }),
-    amount: t.int({ required: false, description: "Defaults to the operation's feature cost" }),
-    idempotencyKey: t.string({ required: false, description: 'Retrying with the same key moves nothing' }),
-    details: t.field({ type: 'JSONObject', required: false }),
+type InputFields = Parameters<NonNullable<Parameters<typeof builder.inputType>[1]['fields']>>[0];
+
+const spendingFields = (t: InputFields) => ({
+  operation: t.string({ required: true, description: 'A feature cost key, e.g. AI_IMAGE_GENERATION (see featureCosts)' }),
+  quantity: t.int({
+    required: false,
+    description: 'How many units of the operation (1-10000, default 1); the price is the feature cost x quantity',
   }),
+  amount: t.int({
+    required: false,
+    description: 'Service API keys only: charge this many credits instead of the configured price. Users get ForbiddenError.',
+  }),
+  userId: t.globalID({
+    required: false,
+    for: UserNode,
+    description: 'Service API keys only (required for them): the user to charge. Users always act for themselves.',
+  }),
+  idempotencyKey: t.string({
+    required: false,
+    description:
+      'Retrying with the same key answers the first result and moves nothing; the same key with a different request is an IdempotencyConflictError. Keys are scoped to the caller and to the kind of call.',
+  }),
+  details: t.field({ type: 'JSONObject', required: false, description: 'Free-form context stored on the ledger row' }),
+});
+
+export const DeductCreditsInput = builder.inputType('DeductCreditsInput', {
+  fields: (t) => spendingFields(t),
 });
 
 export const ReserveCreditsInput = builder.inputType('ReserveCreditsInput', {
   fields: (t) => ({
-    operation: t.string({ required: true }),
-    amount: t.int({ required: false }),
-    idempotencyKey: t.string({ required: false }),
-    ttlSeconds: t.int({ required: false, description: 'How long the hold lasts before it is released' }),
-    details: t.field({ type: 'JSONObject', required: false }),
+    ...spendingFields(t),
+    ttlSeconds: t.int({ required: false, description: 'How long the hold lasts before it is released (10-86400)' }),
   }),
 });
 

@@ -3,6 +3,7 @@ import {
   ConflictError,
   DomainError,
   ForbiddenError,
+  IdempotencyConflictError,
   InsufficientCreditsError,
   NotFoundError,
   RateLimitedError,
@@ -68,5 +69,13 @@ builder.objectType(BillingNotConfiguredError, {
   name: 'BillingNotConfiguredError',
   interfaces: [ErrorInterface],
   isTypeOf: (value) => value instanceof BillingNotConfiguredError,
+  fields: () => ({}),
+});
+
+builder.objectType(IdempotencyConflictError, {
+  name: 'IdempotencyConflictError',
+  description: 'The idempotency key was first used for a different request; nothing moved. Use a new key.',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof IdempotencyConflictError,
   fields: () => ({}),
 });

@@ -8,11 +8,13 @@ import './billing.js';
 import './storage.js';
 import './generations.js';
 import './analytics.js';
+import './api-keys.js';
 import '../resolvers/users.js';
 import '../resolvers/credits.js';
 import '../resolvers/billing.js';
 import '../resolvers/generations.js';
 import '../resolvers/storage.js';
 import '../resolvers/analytics.js';
+import '../resolvers/api-keys.js';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

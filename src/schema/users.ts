@@ -7,8 +7,9 @@ export const TierEnum = builder.enumType(Tier, { name: 'Tier' });
 
 export const UserNode = builder.prismaNode('User', {
   id: { field: 'id' },
-  // A user is visible to themselves and to admins; everyone else gets FORBIDDEN, including through node(id).
-  authScopes: (user, context) => context.viewer?.id === user.id || context.viewer?.role === 'ADMIN',
+  // A user is visible to themselves, to admins and to service keys with READ; everyone else gets FORBIDDEN.
+  authScopes: (user, context) =>
+    context.viewer?.id === user.id || context.viewer?.role === 'ADMIN' || !!context.apiKey?.scopes.includes('READ'),
   fields: (t) => ({
     email: t.exposeString('email', { nullable: true }),
     name: t.exposeString('name', { nullable: true }),

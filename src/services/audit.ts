@@ -2,7 +2,8 @@ import type { Prisma } from '../generated/prisma/client.js';
 import type { DbOrTx } from '../db/client.js';
 
 export interface AdminAction {
-  actorId: string;
+  /** Null when the action came from a command run by an operator, not from a signed-in admin. */
+  actorId: string | null;
   action: string;
   targetType: string;
   targetId?: string | null;

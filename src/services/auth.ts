@@ -12,6 +12,8 @@ import { AuthenticationError } from './errors.js';
 export interface VerifiedIdentity {
   externalAuthId: string;
   email: string | null;
+  /** Only the identity provider's `email_verified: true` lets an email link to an existing account or make an admin. */
+  emailVerified: boolean;
   name: string | null;
 }
 
@@ -41,6 +43,7 @@ export function createTokenVerifier(auth: Config['auth']): TokenVerifier {
     return {
       externalAuthId: payload.sub,
       email: typeof payload.email === 'string' ? payload.email.toLowerCase() : null,
+      emailVerified: payload.email_verified === true,
       name: typeof payload.name === 'string' ? payload.name : null,
     };
   };
@@ -64,10 +67,14 @@ export function extractBearerToken(header: string | undefined): string | null {
 /** Signs an HS256 token the way an identity provider would; for local development and tests. */
 export async function signToken(
   secret: string,
-  claims: { sub: string; email?: string; name?: string },
+  claims: { sub: string; email?: string; name?: string; emailVerified?: boolean },
   options: { expiresIn?: string | number; issuer?: string; audience?: string } = {},
 ): Promise<string> {
-  let jwt = new SignJWT({ email: claims.email, name: claims.name })
+  let jwt = new SignJWT({
+    email: claims.email,
+    name: claims.name,
+    ...(claims.email && claims.emailVerified !== undefined ? { email_verified: claims.emailVerified } : {}),
+  })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(claims.sub)
     .setIssuedAt()

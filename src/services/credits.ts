@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Prisma } from '../generated/prisma/client.js';
 import type {
   CreditBalance,
@@ -5,13 +6,22 @@ import type {
   CreditReservation,
   CreditTransaction,
   CreditTransactionKind,
+  ReservationOwner,
   Tier,
   User,
 } from '../generated/prisma/client.js';
 import type { Db, Tx } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import { recordAdminAction } from './audit.js';
-import { ConflictError, InsufficientCreditsError, NotFoundError, ValidationError } from './errors.js';
+import {
+  ConflictError,
+  ForbiddenError,
+  IdempotencyConflictError,
+  InsufficientCreditsError,
+  NotFoundError,
+  ValidationError,
+} from './errors.js';
+import { isUuid } from './ids.js';
 import type { RateLimiter } from './rate-limit.js';
 
 export const DEFAULT_ALLOWANCE: Record<Tier, number> = { FREE: 10, PLUS: 100, PRO: 1000 };
@@ -35,6 +45,32 @@ export interface CreditsServiceDeps {
   now?: () => Date;
 }
 
+/**
+ * Who asks for a movement. End users spend only at the configured price and settle only their own holds; a service
+ * API key may name the amount and acts for the user named in the call; the server's own flows (generations, jobs,
+ * billing) and admins may settle any hold.
+ */
+export type Principal =
+  | { kind: 'USER'; userId: string }
+  | { kind: 'ADMIN'; userId: string }
+  | { kind: 'SERVICE'; apiKeyId: string }
+  | { kind: 'SYSTEM'; flow: string };
+
+export interface SpendInput {
+  operation: string;
+  /** How many units of the operation; the price is feature cost x quantity. */
+  quantity?: number | null;
+  /** Only service keys and the server's own flows may name an amount. */
+  amount?: number | null;
+  idempotencyKey?: string | null;
+  details?: Details | null;
+}
+
+export interface ReserveInput extends SpendInput {
+  ttlSeconds?: number | null;
+  generationId?: string | null;
+}
+
 export interface Movement {
   transaction: CreditTransaction;
   balance: CreditBalance;
@@ -49,11 +85,14 @@ export interface ReservationResult {
 }
 
 type GrantDraw = { grantId: string; amount: number };
+type Draw = { fromAllowance: number; fromGrants: GrantDraw[] };
 type Details = Record<string, unknown>;
 
 const OPERATION = /^[A-Z][A-Z0-9_]{1,63}$/;
 const IDEMPOTENCY_KEY = /^[\w.:-]{1,128}$/;
 const MAX_AMOUNT = 1_000_000;
+const MAX_QUANTITY = 10_000;
+const SYSTEM_KEY_PREFIX = 'sys:';
 
 export const available = (balance: Pick<CreditBalance, 'allowanceRemaining' | 'grantedRemaining'>) =>
   balance.allowanceRemaining + balance.grantedRemaining;
@@ -63,9 +102,165 @@ function addDays(date: Date, days: number) {
 }
 
 /**
- * Every credit movement of the product. Each one runs in a transaction that first locks the user's balance row
- * (SELECT ... FOR UPDATE), so concurrent movements on one user serialise, and writes its ledger row in the same
- * transaction: the ledger always sums to the balance.
+ * The key the server uses for one of its own movements (a paid period, a purchase, a subscription's end). Client
+ * keys are stored under `client:` or `service:`, so no client can ever send a key the server will use.
+ */
+export function systemKey(...parts: (string | number | Date)[]): string {
+  return SYSTEM_KEY_PREFIX + parts.map((part) => (part instanceof Date ? part.toISOString() : String(part))).join(':');
+}
+
+function assertSystemKey(key: string | null | undefined) {
+  if (key != null && !key.startsWith(SYSTEM_KEY_PREFIX)) {
+    throw new Error(`Server movements must use a ${SYSTEM_KEY_PREFIX} idempotency key, got "${key}"`);
+  }
+}
+
+/** Where a client's key lives: per user (the ledger's unique index), per caller and per kind of call. */
+function clientKeyFor(principal: Principal, kind: 'deduct' | 'reserve', key: string | null | undefined): string | null {
+  if (key == null) return null;
+  switch (principal.kind) {
+    case 'USER':
+    case 'ADMIN':
+      return `client:${kind}:${key}`;
+    case 'SERVICE':
+      return `service:${principal.apiKeyId}:${kind}:${key}`;
+    case 'SYSTEM':
+      return systemKey(principal.flow, kind, key);
+  }
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object' && !(value instanceof Date)) {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, item]) => item !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+const fingerprint = (request: unknown) => createHash('sha256').update(canonicalJson(request)).digest('hex');
+
+/**
+ * One user's credit account, locked (SELECT ... FOR UPDATE) for the rest of a transaction. Every movement goes
+ * through it: draw, give back, add a grant, append the ledger row. The ledger row's balanceAfter is always the
+ * balance this object holds, so the ledger sums to the balance.
+ */
+class LockedAccount {
+  constructor(
+    readonly tx: Tx,
+    public balance: CreditBalance,
+    private readonly now: Date,
+  ) {}
+
+  get userId() {
+    return this.balance.userId;
+  }
+
+  get available() {
+    return available(this.balance);
+  }
+
+  /** Takes `amount` from the allowance first, then from grants soonest-expiring first. */
+  async draw(amount: number): Promise<Draw> {
+    if (this.available < amount) throw new InsufficientCreditsError(amount, this.available);
+    const fromAllowance = Math.min(this.balance.allowanceRemaining, amount);
+    let rest = amount - fromAllowance;
+    const fromGrants: GrantDraw[] = [];
+    if (rest > 0) {
+      const grants = await this.tx.$queryRaw<{ id: string; remaining: number }[]>`
+        SELECT id, remaining FROM "CreditGrant"
+        WHERE "userId" = ${this.userId}::uuid AND remaining > 0 AND "expiredAt" IS NULL
+          AND ("expiresAt" IS NULL OR "expiresAt" > ${this.now})
+        ORDER BY "expiresAt" ASC NULLS LAST, "createdAt" ASC
+        FOR UPDATE`;
+      for (const grant of grants) {
+        if (rest === 0) break;
+        const take = Math.min(grant.remaining, rest);
+        fromGrants.push({ grantId: grant.id, amount: take });
+        rest -= take;
+      }
+      // grantedRemaining counts a grant that is past its expiry but not yet written off.
+      if (rest > 0) throw new InsufficientCreditsError(amount, this.available - rest);
+      for (const { grantId, amount: take } of fromGrants) {
+        await this.tx.creditGrant.update({ where: { id: grantId }, data: { remaining: { decrement: take } } });
+      }
+    }
+    await this.change({ allowance: -fromAllowance, granted: -(amount - fromAllowance) });
+    return { fromAllowance, fromGrants };
+  }
+
+  /**
+   * Gives back up to `amount` of an earlier draw, last drawn first. Allowance drawn in an earlier period went with
+   * that period, and a grant past its expiry stays spent: what cannot come back is forfeited.
+   */
+  async giveBack(draw: Draw, amount: number, drawnInPeriod: Date): Promise<{ restored: number; forfeited: number }> {
+    let left = amount;
+    let grantsBack = 0;
+    const grantIds = draw.fromGrants.map((item) => item.grantId);
+    const grants = grantIds.length ? await this.tx.creditGrant.findMany({ where: { id: { in: grantIds } } }) : [];
+    for (const item of [...draw.fromGrants].reverse()) {
+      if (left === 0) break;
+      const share = Math.min(item.amount, left);
+      left -= share;
+      const grant = grants.find((candidate) => candidate.id === item.grantId);
+      if (!grant || grant.expiredAt || (grant.expiresAt && grant.expiresAt <= this.now)) continue;
+      await this.tx.creditGrant.update({ where: { id: grant.id }, data: { remaining: { increment: share } } });
+      grantsBack += share;
+    }
+    const allowanceShare = Math.min(draw.fromAllowance, left);
+    const allowanceBack = drawnInPeriod.getTime() === this.balance.periodStart.getTime() ? allowanceShare : 0;
+    await this.change({ allowance: allowanceBack, granted: grantsBack });
+    const restored = allowanceBack + grantsBack;
+    return { restored, forfeited: amount - restored };
+  }
+
+  async addGrant(grant: {
+    source: CreditGrantSource;
+    amount: number;
+    expiresAt?: Date | null;
+    paymentId?: string | null;
+    reason?: string | null;
+  }) {
+    const created = await this.tx.creditGrant.create({
+      data: {
+        userId: this.userId,
+        source: grant.source,
+        amount: grant.amount,
+        remaining: grant.amount,
+        expiresAt: grant.expiresAt ?? null,
+        paymentId: grant.paymentId ?? null,
+        reason: grant.reason ?? null,
+      },
+    });
+    await this.change({ granted: grant.amount });
+    return created;
+  }
+
+  /** Appends the ledger row for what this transaction moved; `amount` is signed. */
+  append(row: Omit<Prisma.CreditTransactionUncheckedCreateInput, 'userId' | 'balanceAfter'>) {
+    return this.tx.creditTransaction.create({
+      data: { ...row, userId: this.userId, balanceAfter: this.available },
+    });
+  }
+
+  private async change(by: { allowance?: number; granted?: number }) {
+    if (!by.allowance && !by.granted) return;
+    this.balance = await this.tx.creditBalance.update({
+      where: { userId: this.userId },
+      data: {
+        allowanceRemaining: { increment: by.allowance ?? 0 },
+        grantedRemaining: { increment: by.granted ?? 0 },
+      },
+    });
+  }
+}
+
+/**
+ * Every credit movement of the product. Each runs in a transaction that first locks the user's balance row, so
+ * concurrent movements on one user serialise, and appends its ledger row in the same transaction. Every method that
+ * moves credits takes an optional open transaction as its last argument, and opens its own without one.
  */
 export class CreditsService {
   private readonly now: () => Date;
@@ -99,6 +294,49 @@ export class CreditsService {
     const feature = await db.featureCost.findUnique({ where: { operation } });
     if (!feature) throw ValidationError.forField('operation', `unknown operation ${operation}`);
     return feature.cost;
+  }
+
+  /**
+   * The price of a spending request. End users pay the configured price, feature cost x quantity; only a service
+   * key or the server's own flows may name an amount.
+   */
+  async priceOf(principal: Principal, input: SpendInput, db: Db | Tx = this.deps.prisma): Promise<number> {
+    this.validateKey(input.idempotencyKey);
+    this.validateDetails(input.details);
+    const quantity = input.quantity ?? 1;
+    if (!Number.isInteger(quantity) || quantity < 1 || quantity > MAX_QUANTITY) {
+      throw ValidationError.forField('quantity', `must be an integer between 1 and ${MAX_QUANTITY}`);
+    }
+    const cost = await this.costOf(input.operation, db);
+    if (input.amount != null) {
+      if (principal.kind === 'USER' || principal.kind === 'ADMIN') {
+        throw new ForbiddenError(
+          'Only a service API key may set amount: users pay the configured price (feature cost x quantity)',
+        );
+      }
+      if (input.quantity != null) throw ValidationError.forField('quantity', 'give either amount or quantity, not both');
+      this.validateAmount(input.amount);
+      return input.amount;
+    }
+    const amount = cost * quantity;
+    if (amount > MAX_AMOUNT) throw ValidationError.forField('quantity', `costs more than ${MAX_AMOUNT} credits`);
+    return amount;
+  }
+
+  // ------------------------------------------------------------------ the locked account
+
+  private transaction<T>(run: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.deps.prisma.$transaction(run, { timeout: 15_000, maxWait: 15_000 });
+  }
+
+  private inTransaction<T>(tx: Tx | undefined, run: (tx: Tx) => Promise<T>): Promise<T> {
+    return tx ? run(tx) : this.transaction(run);
+  }
+
+  /** Locks the user's account for the rest of the transaction and runs `run` on it. */
+  private async withAccount<T>(tx: Tx, userId: string, run: (account: LockedAccount) => Promise<T>): Promise<T> {
+    const balance = await this.lockBalance(tx, userId);
+    return run(new LockedAccount(tx, balance, this.now()));
   }
 
   // ------------------------------------------------------------------ accounts
@@ -209,58 +447,23 @@ export class CreditsService {
     return updated;
   }
 
-  private async replay(db: Db | Tx, userId: string, key: string | null | undefined): Promise<CreditTransaction | null> {
+  // ------------------------------------------------------------------ idempotency
+
+  private async findByKey(db: Db | Tx, userId: string, key: string | null): Promise<CreditTransaction | null> {
     if (!key) return null;
     return db.creditTransaction.findUnique({ where: { userId_idempotencyKey: { userId, idempotencyKey: key } } });
   }
 
-  /** Draws `amount` from the allowance first, then from grants soonest-expiring first. */
-  private async draw(tx: Tx, balance: CreditBalance, amount: number) {
-    if (available(balance) < amount) throw new InsufficientCreditsError(amount, available(balance));
-    const fromAllowance = Math.min(balance.allowanceRemaining, amount);
-    let rest = amount - fromAllowance;
-    const fromGrants: GrantDraw[] = [];
-    if (rest > 0) {
-      const now = this.now();
-      const grants = await tx.$queryRaw<{ id: string; remaining: number }[]>`
-        SELECT id, remaining FROM "CreditGrant"
-        WHERE "userId" = ${balance.userId}::uuid AND remaining > 0 AND "expiredAt" IS NULL
-          AND ("expiresAt" IS NULL OR "expiresAt" > ${now})
-        ORDER BY "expiresAt" ASC NULLS LAST, "createdAt" ASC
-        FOR UPDATE`;
-      for (const grant of grants) {
-        if (rest === 0) break;
-        const take = Math.min(grant.remaining, rest);
-        fromGrants.push({ grantId: grant.id, amount: take });
-        rest -= take;
-      }
-      if (rest > 0) {
-        // grantedRemaining counts a grant that is past its expiry but not yet written off.
-        throw new InsufficientCreditsError(amount, available(balance) - rest);
-      }
-      for (const { grantId, amount: take } of fromGrants) {
-        await tx.creditGrant.update({ where: { id: grantId }, data: { remaining: { decrement: take } } });
-      }
-    }
-    const grantTotal = amount - fromAllowance;
-    const updated = await tx.creditBalance.update({
-      where: { userId: balance.userId },
-      data: {
-        allowanceRemaining: { decrement: fromAllowance },
-        grantedRemaining: { decrement: grantTotal },
-      },
-    });
-    return { updated, fromAllowance, fromGrants };
-  }
-
-  private transaction<T>(run: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.deps.prisma.$transaction(run, { timeout: 15_000, maxWait: 15_000 });
+  /** A key used before answers what it answered then, but only for the same request. */
+  private checkReplay(first: CreditTransaction, requestHash: string | null): CreditTransaction {
+    if (first.requestHash !== requestHash) throw new IdempotencyConflictError();
+    return first;
   }
 
   /** Runs a movement; a concurrent twin with the same idempotency key that won the unique index is returned instead. */
   private async idempotent<T>(
     userId: string,
-    key: string | null | undefined,
+    key: string | null,
     run: () => Promise<T>,
     onReplay: (transaction: CreditTransaction) => Promise<T>,
   ): Promise<T> {
@@ -268,9 +471,7 @@ export class CreditsService {
       return await run();
     } catch (error) {
       if (key && error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
-        const first = await this.deps.prisma.creditTransaction.findUnique({
-          where: { userId_idempotencyKey: { userId, idempotencyKey: key } },
-        });
+        const first = await this.findByKey(this.deps.prisma, userId, key);
         if (first) return onReplay(first);
       }
       throw error;
@@ -282,207 +483,210 @@ export class CreditsService {
     return { transaction, balance, replayed: true };
   }
 
-  // ------------------------------------------------------------------ spending
-
-  /** Checks a spending request (known operation, key, details) and returns its amount: given, or the feature cost. */
-  private async spendAmount(
-    input: { operation: string; amount?: number | null; idempotencyKey?: string | null; details?: Details | null },
-    db: Db | Tx = this.deps.prisma,
-  ): Promise<number> {
-    this.validateKey(input.idempotencyKey);
-    this.validateDetails(input.details);
-    const cost = await this.costOf(input.operation, db);
-    const amount = input.amount ?? cost;
-    this.validateAmount(amount);
-    return amount;
+  private async replayedReservation(transaction: CreditTransaction): Promise<ReservationResult> {
+    const [reservation, balance] = await Promise.all([
+      this.deps.prisma.creditReservation.findUniqueOrThrow({ where: { id: transaction.reservationId! } }),
+      this.deps.prisma.creditBalance.findUniqueOrThrow({ where: { userId: transaction.userId } }),
+    ]);
+    return { reservation, balance, replayed: true };
   }
 
-  async deduct(
-    userId: string,
-    input: { operation: string; amount?: number | null; idempotencyKey?: string | null; details?: Details | null },
-  ): Promise<Movement> {
-    const amount = await this.spendAmount(input);
+  // ------------------------------------------------------------------ spending
+
+  /** Spends credits for `userId` at once. */
+  async deduct(principal: Principal, userId: string, input: SpendInput): Promise<Movement> {
+    const amount = await this.priceOf(principal, input);
+    const key = clientKeyFor(principal, 'deduct', input.idempotencyKey);
+    const requestHash = key ? fingerprint({ userId, operation: input.operation, amount, details: input.details ?? null }) : null;
     await this.deps.rateLimiter.consume(`credits:${userId}`);
 
     // Answers that committed state already settles need no lock: a used key replays, and a balance that lacks the
     // credits refuses. Anything else is decided again under the lock.
     const [used, snapshot] = await Promise.all([
-      input.idempotencyKey ? this.replay(this.deps.prisma, userId, input.idempotencyKey) : null,
+      this.findByKey(this.deps.prisma, userId, key),
       this.deps.prisma.creditBalance.findUnique({ where: { userId } }),
     ]);
-    if (used) return this.replayedMovement(used);
+    if (used) return this.replayedMovement(this.checkReplay(used, requestHash));
     if (snapshot && snapshot.nextResetAt > this.now() && available(snapshot) < amount) {
       throw new InsufficientCreditsError(amount, available(snapshot));
     }
 
     return this.idempotent(
       userId,
-      input.idempotencyKey,
+      key,
       () =>
-        this.transaction(async (tx) => {
-          const balance = await this.lockBalance(tx, userId);
-          const previous = await this.replay(tx, userId, input.idempotencyKey);
-          if (previous) return { transaction: previous, balance, replayed: true };
-          const { updated, fromAllowance, fromGrants } = await this.draw(tx, balance, amount);
-          const transaction = await tx.creditTransaction.create({
-            data: {
-              userId,
+        this.transaction((tx) =>
+          this.withAccount(tx, userId, async (account) => {
+            const previous = await this.findByKey(tx, userId, key);
+            if (previous) return { transaction: this.checkReplay(previous, requestHash), balance: account.balance, replayed: true };
+            const draw = await account.draw(amount);
+            const transaction = await account.append({
               kind: 'USAGE',
               operation: input.operation,
               amount: -amount,
-              balanceAfter: available(updated),
-              idempotencyKey: input.idempotencyKey ?? null,
-              details: { ...(input.details ?? {}), fromAllowance, fromGrants } as Prisma.InputJsonObject,
-            },
-          });
-          return { transaction, balance: updated, replayed: false };
-        }),
-      (first) => this.replayedMovement(first),
+              idempotencyKey: key,
+              requestHash,
+              apiKeyId: principal.kind === 'SERVICE' ? principal.apiKeyId : null,
+              details: { ...(input.details ?? {}), ...draw } as Prisma.InputJsonObject,
+            });
+            return { transaction, balance: account.balance, replayed: false };
+          }),
+        ),
+      async (first) => this.replayedMovement(this.checkReplay(first, requestHash)),
     );
   }
 
-  /** Takes credits out of the balance as a hold until it is confirmed, released, or expires. */
-  async reserve(
-    userId: string,
-    input: {
-      operation: string;
-      amount?: number | null;
-      idempotencyKey?: string | null;
-      ttlSeconds?: number | null;
-      details?: Details | null;
-      generationId?: string | null;
-    },
-    tx?: Tx,
-  ): Promise<ReservationResult> {
-    const amount = await this.spendAmount(input, tx);
+  /**
+   * Takes credits out of the balance as a hold until it is confirmed, released, or expires. The hold belongs to
+   * whoever made it: only they (or an admin) can settle it.
+   */
+  async reserve(principal: Principal, userId: string, input: ReserveInput, tx?: Tx): Promise<ReservationResult> {
+    const amount = await this.priceOf(principal, input, tx);
     const ttl = input.ttlSeconds ?? this.deps.config.reservationTtlSeconds;
     if (!Number.isInteger(ttl) || ttl < 10 || ttl > 86_400) {
       throw ValidationError.forField('ttlSeconds', 'must be between 10 and 86400');
     }
+    const key = clientKeyFor(principal, 'reserve', input.idempotencyKey);
+    const requestHash = key
+      ? fingerprint({ userId, operation: input.operation, amount, ttl, details: input.details ?? null })
+      : null;
+    const owner: ReservationOwner = principal.kind === 'SERVICE' ? 'SERVICE' : principal.kind === 'SYSTEM' ? 'SYSTEM' : 'USER';
 
-    const run = async (tx: Tx): Promise<ReservationResult> => {
-      const balance = await this.lockBalance(tx, userId);
-      if (input.idempotencyKey) {
-        const previous = await tx.creditReservation.findUnique({
-          where: { userId_idempotencyKey: { userId, idempotencyKey: input.idempotencyKey } },
+    const run = (tx: Tx) =>
+      this.withAccount(tx, userId, async (account): Promise<ReservationResult> => {
+        const previous = await this.findByKey(tx, userId, key);
+        if (previous) {
+          this.checkReplay(previous, requestHash);
+          const reservation = await tx.creditReservation.findUniqueOrThrow({ where: { id: previous.reservationId! } });
+          return { reservation, balance: account.balance, replayed: true };
+        }
+        const draw = await account.draw(amount);
+        const reservation = await tx.creditReservation.create({
+          data: {
+            userId,
+            operation: input.operation,
+            amount,
+            fromAllowance: draw.fromAllowance,
+            fromGrants: draw.fromGrants,
+            periodStart: account.balance.periodStart,
+            owner,
+            apiKeyId: principal.kind === 'SERVICE' ? principal.apiKeyId : null,
+            idempotencyKey: key,
+            expiresAt: new Date(this.now().getTime() + ttl * 1000),
+            details: (input.details ?? {}) as Prisma.InputJsonObject,
+          },
         });
-        if (previous) return { reservation: previous, balance, replayed: true };
-      }
-      const { updated, fromAllowance, fromGrants } = await this.draw(tx, balance, amount);
-      const reservation = await tx.creditReservation.create({
-        data: {
-          userId,
-          operation: input.operation,
-          amount,
-          fromAllowance,
-          fromGrants,
-          periodStart: updated.periodStart,
-          idempotencyKey: input.idempotencyKey ?? null,
-          expiresAt: new Date(this.now().getTime() + ttl * 1000),
-          details: (input.details ?? {}) as Prisma.InputJsonObject,
-        },
-      });
-      await tx.creditTransaction.create({
-        data: {
-          userId,
+        await account.append({
           kind: 'USAGE',
           operation: input.operation,
           amount: -amount,
-          balanceAfter: available(updated),
           reservationId: reservation.id,
           generationId: input.generationId ?? null,
-          idempotencyKey: input.idempotencyKey ? `reservation:${input.idempotencyKey}` : null,
-          details: { hold: true, fromAllowance, fromGrants } as Prisma.InputJsonObject,
-        },
+          apiKeyId: reservation.apiKeyId,
+          idempotencyKey: key,
+          requestHash,
+          details: { hold: true, ...draw } as Prisma.InputJsonObject,
+        });
+        return { reservation, balance: account.balance, replayed: false };
       });
-      return { reservation, balance: updated, replayed: false };
-    };
 
     if (tx) return run(tx);
     await this.deps.rateLimiter.consume(`credits:${userId}`);
-    return this.idempotent(userId, input.idempotencyKey ? `reservation:${input.idempotencyKey}` : null, () => this.transaction(run), async () => {
-      const reservation = await this.deps.prisma.creditReservation.findUniqueOrThrow({
-        where: { userId_idempotencyKey: { userId, idempotencyKey: input.idempotencyKey! } },
-      });
-      const balance = await this.deps.prisma.creditBalance.findUniqueOrThrow({ where: { userId } });
-      return { reservation, balance, replayed: true };
-    });
+    return this.idempotent(userId, key, () => this.transaction(run), async (first) =>
+      this.replayedReservation(this.checkReplay(first, requestHash)),
+    );
   }
 
-  /** Confirms (the credits are spent) or releases (they come back, with a REFUND row) a held reservation. */
+  /** Whether `principal` may settle this hold; a hold they may not settle is reported as not found. */
+  private maySettle(principal: Principal, reservation: CreditReservation): boolean {
+    switch (principal.kind) {
+      case 'ADMIN':
+      case 'SYSTEM':
+        return true;
+      case 'USER':
+        return reservation.owner === 'USER' && reservation.userId === principal.userId;
+      case 'SERVICE':
+        return reservation.owner === 'SERVICE' && reservation.apiKeyId === principal.apiKeyId;
+    }
+  }
+
+  /**
+   * Confirms (the credits are spent) or releases (they come back, with a REFUND row) a held reservation. A confirm
+   * may capture less than was held; the rest comes back at once.
+   */
   async finalize(
+    principal: Principal,
     reservationId: string,
     action: 'CONFIRM' | 'RELEASE',
-    options: { userId?: string; reason?: string; tx?: Tx } = {},
+    options: { capture?: number | null; reason?: string; generationId?: string | null } = {},
+    tx?: Tx,
   ): Promise<ReservationResult> {
-    const run = async (tx: Tx): Promise<ReservationResult> => {
+    if (!isUuid(reservationId)) throw new NotFoundError('Reservation', reservationId);
+    return this.inTransaction(tx, async (tx) => {
       const found = await tx.creditReservation.findUnique({ where: { id: reservationId } });
-      if (!found || (options.userId && found.userId !== options.userId)) {
-        throw new NotFoundError('Reservation', reservationId);
+      if (!found || !this.maySettle(principal, found)) throw new NotFoundError('Reservation', reservationId);
+      if (options.capture != null) {
+        if (action !== 'CONFIRM') throw ValidationError.forField('capture', 'applies only to CONFIRM');
+        if (!Number.isInteger(options.capture) || options.capture < 0 || options.capture > found.amount) {
+          throw ValidationError.forField('capture', `must be an integer between 0 and the ${found.amount} credits held`);
+        }
       }
-      const balance = await this.lockBalance(tx, found.userId);
-      const reservation = await tx.creditReservation.findUniqueOrThrow({ where: { id: reservationId } });
-      const wanted = action === 'CONFIRM' ? 'CONFIRMED' : 'RELEASED';
-      if (reservation.status === wanted) return { reservation, balance, replayed: true };
-      if (reservation.status !== 'HELD') {
-        throw new ConflictError(`The reservation is already ${reservation.status.toLowerCase()}`);
-      }
-      if (action === 'CONFIRM') {
-        const confirmed = await tx.creditReservation.update({
+      return this.withAccount(tx, found.userId, async (account) => {
+        const reservation = await tx.creditReservation.findUniqueOrThrow({ where: { id: reservationId } });
+        const wanted = action === 'CONFIRM' ? 'CONFIRMED' : 'RELEASED';
+        if (reservation.status === wanted) return { reservation, balance: account.balance, replayed: true };
+        if (reservation.status !== 'HELD') {
+          throw new ConflictError(`The reservation is already ${reservation.status.toLowerCase()}`);
+        }
+        const kept = action === 'CONFIRM' ? (options.capture ?? reservation.amount) : 0;
+        const comesBack = reservation.amount - kept;
+        if (comesBack > 0) {
+          await this.refundHold(account, reservation, comesBack, {
+            reason: options.reason ?? (action === 'CONFIRM' ? 'captured less than held' : 'released'),
+            generationId: options.generationId,
+          });
+        }
+        const settled = await tx.creditReservation.update({
           where: { id: reservationId },
-          data: { status: 'CONFIRMED', finalizedAt: this.now() },
+          data: { status: wanted, finalizedAt: this.now(), capturedAmount: action === 'CONFIRM' ? kept : null },
         });
-        return { reservation: confirmed, balance, replayed: false };
-      }
-      return this.releaseLocked(tx, balance, reservation, options.reason ?? 'released');
-    };
-    return options.tx ? run(options.tx) : this.transaction(run);
+        if (principal.kind === 'ADMIN') {
+          await recordAdminAction(tx, {
+            actorId: principal.userId,
+            action: `credits.${action === 'CONFIRM' ? 'confirm' : 'release'}Reservation`,
+            targetType: 'CreditReservation',
+            targetId: reservationId,
+            data: { userId: reservation.userId, kept, released: comesBack },
+          });
+        }
+        return { reservation: settled, balance: account.balance, replayed: false };
+      });
+    });
   }
 
-  private async releaseLocked(
-    tx: Tx,
-    balance: CreditBalance,
+  /** Gives `amount` of a hold back as a REFUND row linked to the hold's own ledger row. */
+  private async refundHold(
+    account: LockedAccount,
     reservation: CreditReservation,
-    reason: string,
-  ): Promise<ReservationResult> {
-    const now = this.now();
-    // Allowance drawn in an earlier period is gone with that period; grants come back unless they have expired.
-    const allowanceBack = reservation.periodStart.getTime() === balance.periodStart.getTime() ? reservation.fromAllowance : 0;
-    const draws = reservation.fromGrants as GrantDraw[];
-    const grants = draws.length
-      ? await tx.creditGrant.findMany({ where: { id: { in: draws.map((draw) => draw.grantId) } } })
-      : [];
-    let grantsBack = 0;
-    for (const draw of draws) {
-      const grant = grants.find((candidate) => candidate.id === draw.grantId);
-      if (!grant || grant.expiredAt || (grant.expiresAt && grant.expiresAt <= now)) continue;
-      await tx.creditGrant.update({ where: { id: grant.id }, data: { remaining: { increment: draw.amount } } });
-      grantsBack += draw.amount;
-    }
-    const updated = await tx.creditBalance.update({
-      where: { userId: balance.userId },
-      data: {
-        allowanceRemaining: { increment: allowanceBack },
-        grantedRemaining: { increment: grantsBack },
-      },
+    amount: number,
+    context: { reason: string; generationId?: string | null },
+  ) {
+    const hold = await account.tx.creditTransaction.findFirst({
+      where: { reservationId: reservation.id, kind: 'USAGE' },
+      select: { id: true, generationId: true },
     });
-    const released = await tx.creditReservation.update({
-      where: { id: reservation.id },
-      data: { status: 'RELEASED', finalizedAt: now },
+    const draw: Draw = { fromAllowance: reservation.fromAllowance, fromGrants: reservation.fromGrants as GrantDraw[] };
+    const { restored, forfeited } = await account.giveBack(draw, amount, reservation.periodStart);
+    return account.append({
+      kind: 'REFUND',
+      operation: reservation.operation,
+      amount: restored,
+      reservationId: reservation.id,
+      refundOfId: hold?.id ?? null,
+      generationId: context.generationId ?? hold?.generationId ?? null,
+      apiKeyId: reservation.apiKeyId,
+      details: { reason: context.reason, forfeited },
     });
-    const refunded = allowanceBack + grantsBack;
-    await tx.creditTransaction.create({
-      data: {
-        userId: reservation.userId,
-        kind: 'REFUND',
-        operation: reservation.operation,
-        amount: refunded,
-        balanceAfter: available(updated),
-        reservationId: reservation.id,
-        details: { reason, forfeited: reservation.amount - refunded },
-      },
-    });
-    return { reservation: released, balance: updated, replayed: false };
   }
 
   // ------------------------------------------------------------------ adding credits
@@ -497,56 +701,42 @@ export class CreditsService {
       expiresAt?: Date | null;
       paymentId?: string | null;
       actorId?: string | null;
+      apiKeyId?: string | null;
+      /** A server key (`systemKey(...)`); client keys never reach a grant. */
       idempotencyKey?: string | null;
       details?: Details;
     },
     tx?: Tx,
   ): Promise<Movement> {
     this.validateAmount(input.amount);
-    this.validateKey(input.idempotencyKey);
+    assertSystemKey(input.idempotencyKey);
     if (input.expiresAt && input.expiresAt <= this.now()) {
       throw ValidationError.forField('expiresAt', 'must be in the future');
     }
-    const run = async (tx: Tx): Promise<Movement> => {
-      const balance = await this.lockBalance(tx, userId);
-      const previous = await this.replay(tx, userId, input.idempotencyKey);
-      if (previous) return { transaction: previous, balance, replayed: true };
-      const grant = await tx.creditGrant.create({
-        data: {
-          userId,
-          source: input.source,
-          amount: input.amount,
-          remaining: input.amount,
-          expiresAt: input.expiresAt ?? null,
-          paymentId: input.paymentId ?? null,
-          reason: input.reason ?? null,
-        },
-      });
-      const updated = await tx.creditBalance.update({
-        where: { userId },
-        data: { grantedRemaining: { increment: input.amount } },
-      });
-      const transaction = await tx.creditTransaction.create({
-        data: {
-          userId,
+    const key = input.idempotencyKey ?? null;
+    const run = (tx: Tx) =>
+      this.withAccount(tx, userId, async (account): Promise<Movement> => {
+        const previous = await this.findByKey(tx, userId, key);
+        if (previous) return { transaction: previous, balance: account.balance, replayed: true };
+        const grant = await account.addGrant(input);
+        const transaction = await account.append({
           kind: input.kind ?? (input.source === 'PURCHASE' ? 'PURCHASE' : 'GRANT'),
           amount: input.amount,
-          balanceAfter: available(updated),
           grantId: grant.id,
           paymentId: input.paymentId ?? null,
           actorId: input.actorId ?? null,
-          idempotencyKey: input.idempotencyKey ?? null,
+          apiKeyId: input.apiKeyId ?? null,
+          idempotencyKey: key,
           details: {
             ...(input.details ?? {}),
             reason: input.reason ?? null,
             expiresAt: input.expiresAt?.toISOString() ?? null,
           } as Prisma.InputJsonObject,
-        },
+        });
+        return { transaction, balance: account.balance, replayed: false };
       });
-      return { transaction, balance: updated, replayed: false };
-    };
     if (tx) return run(tx);
-    return this.idempotent(userId, input.idempotencyKey, () => this.transaction(run), (first) => this.replayedMovement(first));
+    return this.idempotent(userId, key, () => this.transaction(run), (first) => this.replayedMovement(first));
   }
 
   /**
@@ -565,65 +755,55 @@ export class CreditsService {
     tx?: Tx,
   ): Promise<{ taken: number; unrecovered: number; transaction: CreditTransaction | null; replayed: boolean }> {
     this.validateAmount(input.amount);
-    const run = async (tx: Tx) => {
-      let balance = await this.lockBalance(tx, userId);
-      const previous = await this.replay(tx, userId, input.idempotencyKey);
-      if (previous) {
-        const taken = -previous.amount;
-        return { taken, unrecovered: input.amount - taken, transaction: previous, replayed: true };
-      }
-      let fromPreferred = 0;
-      if (input.preferGrantId) {
-        const rows = await tx.$queryRaw<{ remaining: number; expiredAt: Date | null }[]>`
-          SELECT remaining, "expiredAt" FROM "CreditGrant"
-          WHERE id = ${input.preferGrantId}::uuid AND "userId" = ${userId}::uuid FOR UPDATE`;
-        if (rows[0] && !rows[0].expiredAt) {
-          fromPreferred = Math.min(rows[0].remaining, input.amount);
-          if (fromPreferred > 0) {
-            await tx.creditGrant.update({
-              where: { id: input.preferGrantId },
-              data: { remaining: { decrement: fromPreferred } },
-            });
-            balance = await tx.creditBalance.update({
-              where: { userId },
-              data: { grantedRemaining: { decrement: fromPreferred } },
-            });
+    assertSystemKey(input.idempotencyKey);
+    const key = input.idempotencyKey ?? null;
+    return this.inTransaction(tx, (tx) =>
+      this.withAccount(tx, userId, async (account) => {
+        const previous = await this.findByKey(tx, userId, key);
+        if (previous) {
+          const taken = -previous.amount;
+          return { taken, unrecovered: input.amount - taken, transaction: previous, replayed: true };
+        }
+        let fromPreferred = 0;
+        if (input.preferGrantId) {
+          const rows = await tx.$queryRaw<{ remaining: number; expiredAt: Date | null }[]>`
+            SELECT remaining, "expiredAt" FROM "CreditGrant"
+            WHERE id = ${input.preferGrantId}::uuid AND "userId" = ${userId}::uuid FOR UPDATE`;
+          if (rows[0] && !rows[0].expiredAt) {
+            fromPreferred = Math.min(rows[0].remaining, input.amount);
+            if (fromPreferred > 0) {
+              await tx.creditGrant.update({
+                where: { id: input.preferGrantId },
+                data: { remaining: { decrement: fromPreferred } },
+              });
+              account.balance = await tx.creditBalance.update({
+                where: { userId },
+                data: { grantedRemaining: { decrement: fromPreferred } },
+              });
+            }
           }
         }
-      }
-      const fromRest = Math.min(input.amount - fromPreferred, available(balance));
-      let draws: GrantDraw[] = [];
-      let allowance = 0;
-      if (fromRest > 0) {
-        const drawn = await this.draw(tx, balance, fromRest);
-        balance = drawn.updated;
-        draws = drawn.fromGrants;
-        allowance = drawn.fromAllowance;
-      }
-      const taken = fromPreferred + fromRest;
-      const unrecovered = input.amount - taken;
-      const transaction = await tx.creditTransaction.create({
-        data: {
-          userId,
+        const fromRest = Math.min(input.amount - fromPreferred, account.available);
+        const draw: Draw = fromRest > 0 ? await account.draw(fromRest) : { fromAllowance: 0, fromGrants: [] };
+        const taken = fromPreferred + fromRest;
+        const unrecovered = input.amount - taken;
+        const transaction = await account.append({
           kind: 'ADJUSTMENT',
           amount: -taken,
-          balanceAfter: available(balance),
           paymentId: input.paymentId ?? null,
           grantId: input.preferGrantId ?? null,
-          idempotencyKey: input.idempotencyKey ?? null,
+          idempotencyKey: key,
           details: {
             reason: input.reason,
             requested: input.amount,
             unrecovered,
             fromPreferredGrant: fromPreferred,
-            fromAllowance: allowance,
-            fromGrants: draws,
+            ...draw,
           } as Prisma.InputJsonObject,
-        },
-      });
-      return { taken, unrecovered, transaction, replayed: false };
-    };
-    return tx ? run(tx) : this.transaction(run);
+        });
+        return { taken, unrecovered, transaction, replayed: false };
+      }),
+    );
   }
 
   /** Starts a new allowance period (a paid renewal, a plan change). Applies once per idempotency key. */
@@ -641,7 +821,7 @@ export class CreditsService {
   ): Promise<{ balance: CreditBalance; applied: boolean }> {
     const run = async (tx: Tx) => {
       const balance = await this.lockBalance(tx, userId);
-      if (await this.replay(tx, userId, input.idempotencyKey)) return { balance, applied: false };
+      if (await this.findByKey(tx, userId, input.idempotencyKey ?? null)) return { balance, applied: false };
       const updated = await this.writeAllowancePeriod(tx, balance, {
         allowanceTotal: input.allowanceTotal,
         periodStart: input.periodStart,
@@ -655,13 +835,27 @@ export class CreditsService {
     return tx ? run(tx) : this.transaction(run);
   }
 
-  // ------------------------------------------------------------------ admin
+  // ------------------------------------------------------------------ admin and service grants
 
-  async adminGrant(actorId: string, userId: string, input: { amount: number; reason: string; expiresAt?: Date | null }) {
+  /** Adds credits that survive allowance resets, optionally expiring: by an admin, or by a service key. Audited. */
+  async grantBy(
+    actor: { kind: 'ADMIN'; userId: string } | { kind: 'SERVICE'; apiKeyId: string },
+    userId: string,
+    input: { amount: number; reason: string; expiresAt?: Date | null },
+  ) {
+    if (!isUuid(userId)) throw new NotFoundError('User', userId);
     return this.transaction(async (tx) => {
+      const actorId = actor.kind === 'ADMIN' ? actor.userId : null;
       const movement = await this.grant(
         userId,
-        { amount: input.amount, source: 'ADMIN', reason: input.reason, expiresAt: input.expiresAt, actorId },
+        {
+          amount: input.amount,
+          source: 'ADMIN',
+          reason: input.reason,
+          expiresAt: input.expiresAt,
+          actorId,
+          apiKeyId: actor.kind === 'SERVICE' ? actor.apiKeyId : null,
+        },
         tx,
       );
       await recordAdminAction(tx, {
@@ -669,7 +863,12 @@ export class CreditsService {
         action: 'credits.grant',
         targetType: 'User',
         targetId: userId,
-        data: { amount: input.amount, reason: input.reason, expiresAt: input.expiresAt?.toISOString() ?? null },
+        data: {
+          amount: input.amount,
+          reason: input.reason,
+          expiresAt: input.expiresAt?.toISOString() ?? null,
+          ...(actor.kind === 'SERVICE' ? { apiKeyId: actor.apiKeyId } : {}),
+        },
       });
       return movement;
     });
@@ -677,6 +876,7 @@ export class CreditsService {
 
   /** A signed correction by an admin: positive adds a non-expiring grant, negative takes credits away. */
   async adminAdjust(actorId: string, userId: string, input: { amount: number; reason: string }): Promise<Movement> {
+    if (!isUuid(userId)) throw new NotFoundError('User', userId);
     if (!Number.isInteger(input.amount) || input.amount === 0 || Math.abs(input.amount) > MAX_AMOUNT) {
       throw ValidationError.forField('amount', `must be a non-zero integer between -${MAX_AMOUNT} and ${MAX_AMOUNT}`);
     }
@@ -689,19 +889,16 @@ export class CreditsService {
           tx,
         );
       } else {
-        const balance = await this.lockBalance(tx, userId);
-        const { updated, fromAllowance, fromGrants } = await this.draw(tx, balance, -input.amount);
-        const transaction = await tx.creditTransaction.create({
-          data: {
-            userId,
+        movement = await this.withAccount(tx, userId, async (account) => {
+          const draw = await account.draw(-input.amount);
+          const transaction = await account.append({
             kind: 'ADJUSTMENT',
             amount: input.amount,
-            balanceAfter: available(updated),
             actorId,
-            details: { reason: input.reason, fromAllowance, fromGrants } as Prisma.InputJsonObject,
-          },
+            details: { reason: input.reason, ...draw } as Prisma.InputJsonObject,
+          });
+          return { transaction, balance: account.balance, replayed: false };
         });
-        movement = { transaction, balance: updated, replayed: false };
       }
       await recordAdminAction(tx, {
         actorId,
@@ -784,26 +981,23 @@ export class CreditsService {
       take: limit,
     });
     for (const { id, userId } of due) {
-      await this.transaction(async (tx) => {
-        await this.lockBalance(tx, userId);
-        const grant = await tx.creditGrant.findUniqueOrThrow({ where: { id } });
-        if (grant.expiredAt) return;
-        await tx.creditGrant.update({ where: { id }, data: { remaining: 0, expiredAt: now } });
-        const updated = await tx.creditBalance.update({
-          where: { userId },
-          data: { grantedRemaining: { decrement: grant.remaining } },
-        });
-        await tx.creditTransaction.create({
-          data: {
-            userId,
+      await this.transaction((tx) =>
+        this.withAccount(tx, userId, async (account) => {
+          const grant = await tx.creditGrant.findUniqueOrThrow({ where: { id } });
+          if (grant.expiredAt) return;
+          await tx.creditGrant.update({ where: { id }, data: { remaining: 0, expiredAt: now } });
+          account.balance = await tx.creditBalance.update({
+            where: { userId },
+            data: { grantedRemaining: { decrement: grant.remaining } },
+          });
+          await account.append({
             kind: 'EXPIRY',
             amount: -grant.remaining,
-            balanceAfter: available(updated),
             grantId: id,
             details: { expiresAt: grant.expiresAt?.toISOString() ?? null },
-          },
-        });
-      });
+          });
+        }),
+      );
     }
     return due.length;
   }
@@ -817,10 +1011,12 @@ export class CreditsService {
     });
     let released = 0;
     for (const { id } of due) {
-      const result = await this.finalize(id, 'RELEASE', { reason: 'expired' }).catch((error) => {
-        if (error instanceof ConflictError) return null;
-        throw error;
-      });
+      const result = await this.finalize({ kind: 'SYSTEM', flow: 'hold-expiry' }, id, 'RELEASE', { reason: 'expired' }).catch(
+        (error) => {
+          if (error instanceof ConflictError) return null;
+          throw error;
+        },
+      );
       if (result && !result.replayed) released++;
     }
     return released;

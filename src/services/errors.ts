@@ -90,3 +90,11 @@ export class WebhookSignatureError extends DomainError {
     this.name = 'WebhookSignatureError';
   }
 }
+
+export class IdempotencyConflictError extends DomainError {
+  readonly code = 'IDEMPOTENCY_KEY_REUSED';
+  constructor() {
+    super('idempotencyKey was already used for a different request; use a new key for a new request');
+    this.name = 'IdempotencyConflictError';
+  }
+}

@@ -18,6 +18,8 @@ import type { RateLimiter } from './rate-limit.js';
 import type { StorageService, StoredFile } from './storage.js';
 
 export const GENERATION_OPERATION = 'AI_IMAGE_GENERATION';
+/** Generation holds belong to the generation flow: only it (or an admin) settles them, never the user. */
+const GENERATION_FLOW = { kind: 'SYSTEM', flow: 'generation' } as const;
 export const QUALITY_MULTIPLIER: Record<GenerationQuality, number> = { STANDARD: 1, HD: 2 };
 export const MAX_IMAGES_PER_GENERATION = 4;
 export const RUN_GENERATION_JOB = 'generations.run';
@@ -203,6 +205,7 @@ export class GenerationsService {
       // An admin may make generations free (feature cost 0): there is nothing to hold.
       if (cost === 0) return { generation: pending, replayed: false };
       const { reservation } = await this.deps.credits.reserve(
+        GENERATION_FLOW,
         userId,
         {
           operation: GENERATION_OPERATION,
@@ -306,7 +309,7 @@ export class GenerationsService {
           });
         }
         if (current.reservationId) {
-          await this.deps.credits.finalize(current.reservationId, 'CONFIRM', { tx, reason: 'generation completed' });
+          await this.deps.credits.finalize(GENERATION_FLOW, current.reservationId, 'CONFIRM', { reason: 'generation completed' }, tx);
         }
         return current;
       });
@@ -361,15 +364,17 @@ export class GenerationsService {
       const generation = await tx.imageGeneration.findUnique({ where: { id: generationId } });
       if (moved.count === 0 || !generation?.reservationId) return { generation, changed: moved.count > 0 };
       try {
-        await this.deps.credits.finalize(generation.reservationId, 'RELEASE', { tx, reason: 'generation failed' });
+        await this.deps.credits.finalize(
+          GENERATION_FLOW,
+          generation.reservationId,
+          'RELEASE',
+          { reason: 'generation failed', generationId },
+          tx,
+        );
       } catch (error) {
         // A hold that expired was already released by the credits job; nothing more to give back.
         if (!(error instanceof ConflictError)) throw error;
       }
-      await tx.creditTransaction.updateMany({
-        where: { reservationId: generation.reservationId, kind: 'REFUND', generationId: null },
-        data: { generationId },
-      });
       this.deps.log.info({ generationId, reason: message }, 'generation failed; credits released');
       return { generation, changed: true };
     });
@@ -435,7 +440,7 @@ export class GenerationsService {
     });
   }
 
-  /** Removes failed generations older than the retention period; their ledger rows stay (generationId set null). */
+  /** Removes failed generations older than the retention period; their ledger rows stay and keep the generation's id. */
   async removeOldFailed(retentionDays: number): Promise<number> {
     const cutoff = new Date(this.now().getTime() - retentionDays * 86_400_000);
     const { count } = await this.deps.prisma.imageGeneration.deleteMany({

@@ -2,6 +2,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import { AnalyticsService } from './analytics.js';
+import { ApiKeysService } from './api-keys.js';
 import { createTokenVerifier, type TokenVerifier } from './auth.js';
 import { BillingService } from './billing/index.js';
 import { CreditsService } from './credits.js';
@@ -65,6 +66,7 @@ export function createServices(deps: ServiceDeps) {
     config: { ...config.generation, reservationTtlSeconds: config.credits.reservationTtlSeconds },
   });
   const analytics = new AnalyticsService({ prisma });
+  const apiKeys = new ApiKeysService({ prisma, log });
   const billing = new BillingService({
     prisma,
     log,
@@ -95,6 +97,7 @@ export function createServices(deps: ServiceDeps) {
     storage,
     generations,
     analytics,
+    apiKeys,
     maintenance,
     verifyToken,
     /** Background work to run next to the HTTP server (job workers are registered here). */

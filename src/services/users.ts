@@ -20,6 +20,10 @@ const PREFERENCES_MAX_BYTES = 16 * 1024;
 export class UsersService {
   constructor(private readonly deps: UsersServiceDeps) {}
 
+  private now() {
+    return new Date();
+  }
+
   /** Finds the user for a verified token, creating them on their first authenticated request. */
   async provision(identity: VerifiedIdentity, log: Logger = this.deps.log): Promise<User> {
     const { prisma } = this.deps;
@@ -28,22 +32,34 @@ export class UsersService {
     try {
       return await prisma.$transaction(async (tx) => {
         const byEmail = identity.email ? await tx.user.findUnique({ where: { email: identity.email } }) : null;
-        if (byEmail?.externalAuthId === identity.externalAuthId) return byEmail;
-        if (byEmail?.externalAuthId) {
-          throw new ConflictError('This email address belongs to another account');
-        }
-        const isAdmin = identity.email !== null && this.deps.adminEmails.includes(identity.email);
+        if (byEmail && byEmail.externalAuthId === identity.externalAuthId) return byEmail;
+        // An email links to an existing account, and makes an admin, only when the provider says it was verified:
+        // a provider that lets anyone sign up with any address must not hand them someone else's account.
+        const verified = identity.emailVerified && identity.email !== null;
+        let email = identity.email;
         if (byEmail) {
-          // A user created ahead of their first sign-in (seed, setup-admin) is claimed by the matching email.
-          return tx.user.update({
-            where: { id: byEmail.id },
-            data: { externalAuthId: identity.externalAuthId, name: byEmail.name ?? identity.name },
-          });
+          if (!verified) {
+            email = null;
+          } else if (!byEmail.externalAuthId) {
+            // Created ahead of the first sign-in (seed, setup-admin, the Auth.js adapter): claimed by its verified owner.
+            return tx.user.update({
+              where: { id: byEmail.id },
+              data: { externalAuthId: identity.externalAuthId, emailVerified: this.now(), name: byEmail.name ?? identity.name },
+            });
+          } else if (byEmail.emailVerified) {
+            throw new ConflictError('This email address belongs to another account');
+          } else {
+            // The other account only claimed this address; its verified owner takes it.
+            await tx.user.update({ where: { id: byEmail.id }, data: { email: null } });
+            log.info({ userId: byEmail.id }, 'unverified email released to its verified owner');
+          }
         }
+        const isAdmin = verified && this.deps.adminEmails.includes(identity.email!);
         const user = await tx.user.create({
           data: {
             externalAuthId: identity.externalAuthId,
-            email: identity.email,
+            email,
+            emailVerified: verified && email ? this.now() : null,
             name: identity.name,
             role: isAdmin ? 'ADMIN' : 'USER',
           },

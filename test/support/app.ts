@@ -32,7 +32,8 @@ export interface TestApp {
     variables: TVariables,
     token?: string | null,
   ): Promise<GraphQLResponse<TData>>;
-  token(sub: string, claims?: { email?: string; name?: string }): Promise<string>;
+  /** Signs a token as the identity provider would; the email counts as verified unless `emailVerified: false`. */
+  token(sub: string, claims?: { email?: string; name?: string; emailVerified?: boolean }): Promise<string>;
   /** Signs in as a new user, who is created by that first request: their token, global id and row id. */
   signUp(sub: string, claims?: { email?: string; name?: string }): Promise<{ token: string; id: string; userId: string }>;
   close(): Promise<void>;
@@ -80,7 +81,12 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       return api.graphql(print(document), variables, token);
     },
     token: (sub, claims = {}) =>
-      signToken(TEST_JWT_SECRET, { sub, email: claims.email ?? `${sub}@example.com`, name: claims.name ?? sub }),
+      signToken(TEST_JWT_SECRET, {
+        sub,
+        email: claims.email ?? `${sub}@example.com`,
+        name: claims.name ?? sub,
+        emailVerified: claims.emailVerified ?? true,
+      }),
     async signUp(sub, claims = {}) {
       const token = await api.token(sub, claims);
       const id = (await api.execute(ViewerDocument, {}, token)).body.data!.viewer!.id;

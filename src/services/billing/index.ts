@@ -12,7 +12,7 @@ import type {
 import type { Db, Tx } from '../../db/client.js';
 import type { Logger } from '../../logger.js';
 import { recordAdminAction } from '../audit.js';
-import type { CreditsService } from '../credits.js';
+import { systemKey, type CreditsService } from '../credits.js';
 import {
   BillingNotConfiguredError,
   ConflictError,
@@ -384,7 +384,7 @@ export class BillingService {
             source: 'PURCHASE',
             kind: 'PURCHASE',
             paymentId: payment.id,
-            idempotencyKey: `checkout:${session.id}`,
+            idempotencyKey: systemKey('checkout', session.id),
             reason: `Credit pack ${pack.key}`,
             expiresAt: pack.expiresInDays ? new Date(appliedAt.getTime() + pack.expiresInDays * DAY_MS) : null,
           },
@@ -954,7 +954,7 @@ export class BillingService {
               reason: `refund of charge ${charge.id}`,
               preferGrantId: grant?.id ?? null,
               paymentId: payment!.id,
-              idempotencyKey: `refund:${charge.id}:${refunded}`,
+              idempotencyKey: systemKey('refund', charge.id, refunded),
             },
             tx,
           );
