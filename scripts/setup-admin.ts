@@ -3,7 +3,7 @@ import { runCommand, withServices } from './command.js';
 const usage = `Usage: npm run db:setup-admin -- <email>
 
 Makes the user with this email an ADMIN, creating them if they do not exist yet; they keep the role when they first
-sign in with that email. Uses DATABASE_URL, or the embedded PostgreSQL under DATA_DIR when it is not set.`;
+sign in with that email, once their identity provider marks it verified (email_verified). Uses DATABASE_URL, or the embedded PostgreSQL under DATA_DIR when it is not set.`;
 
 async function main(args: string[]) {
   const email = args[0]?.trim();
@@ -14,7 +14,7 @@ async function main(args: string[]) {
   const { user, created } = await withServices((services) => services.users.promoteToAdmin(email));
   console.log(
     created
-      ? `Created ${user.email} as ADMIN (id ${user.id}); they keep the role when they first sign in with this email.`
+      ? `Created ${user.email} as ADMIN (id ${user.id}); they keep the role when they first sign in with this email, verified by their identity provider.`
       : `${user.email} (id ${user.id}) is now ADMIN.`,
   );
 }

@@ -70,6 +70,10 @@ export class ApiKeysService {
     });
   }
 
+  list(): Promise<ApiKey[]> {
+    return this.deps.prisma.apiKey.findMany({ orderBy: { id: 'desc' } });
+  }
+
   /** The caller behind a presented key; any mismatch is the same refusal, so keys cannot be probed. */
   async authenticate(presented: string): Promise<ServiceCaller> {
     const match = API_KEY_FORMAT.exec(presented);
