@@ -2,6 +2,7 @@ import { CreditTransactionKind, ReservationOwner, ReservationStatus } from '../g
 import type { Movement, ReservationResult } from '../services/credits.js';
 import { available } from '../services/credits.js';
 import { builder } from './builder.js';
+import { ValidationError } from '../services/errors.js';
 import { UserNode } from './users.js';
 
 export const CreditTransactionKindEnum = builder.enumType(CreditTransactionKind, { name: 'CreditTransactionKind' });
@@ -41,6 +42,20 @@ export const CreditBalanceRef = builder.prismaObject('CreditBalance', {
     nextResetAt: t.expose('nextResetAt', { type: 'DateTime', description: 'When the allowance renews' }),
   }),
 });
+
+export const AffordabilityRef = builder
+  .objectRef<{ operation: string; quantity: number; cost: number; available: number; allowed: boolean; shortfall: number }>('Affordability')
+  .implement({
+    description: 'The answer to canAfford: the price, what the user has, and what is missing',
+    fields: (t) => ({
+      operation: t.exposeString('operation'),
+      quantity: t.exposeInt('quantity'),
+      cost: t.exposeInt('cost', { description: 'Credits the operation would cost: feature cost x quantity' }),
+      available: t.exposeInt('available', { description: 'Credits the user can spend now' }),
+      allowed: t.exposeBoolean('allowed', { description: 'True when available >= cost' }),
+      shortfall: t.exposeInt('shortfall', { description: 'Credits missing: cost - available, or 0' }),
+    }),
+  });
 
 export const CreditTransactionRef = builder.prismaObject('CreditTransaction', {
   fields: (t) => ({
@@ -89,7 +104,23 @@ export const FeatureCostRef = builder.prismaObject('FeatureCost', {
 });
 
 builder.prismaObjectFields('User', (t) => ({
-  creditBalance: t.relation('creditBalance', { type: CreditBalanceRef, nullable: true }),
+  creditBalance: t.field({
+    type: CreditBalanceRef,
+    description: 'What the user can spend now; every user has one from their first read',
+    select: { creditBalance: true },
+    resolve: async (user, _args, context) => user.creditBalance ?? context.services.credits.accountOf(user.id),
+  }),
+  canAfford: t.field({
+    type: AffordabilityRef,
+    description:
+      'Whether the user could pay for `quantity` of `operation` now, at the configured price, without spending anything: for greying out a button. The answer can change before the spend; the spend itself decides.',
+    errors: { types: [ValidationError], directResult: true },
+    args: {
+      operation: t.arg.string({ required: true, description: 'A feature cost key, e.g. AI_IMAGE_GENERATION' }),
+      quantity: t.arg.int({ required: false, defaultValue: 1, description: 'Units of the operation, 1-10000' }),
+    },
+    resolve: (user, args, context) => context.services.credits.affordability(user.id, args.operation, args.quantity ?? 1),
+  }),
   creditTransactions: t.relatedConnection('creditTransactions', {
     cursor: 'id',
     maxSize: 100,

@@ -1028,6 +1028,24 @@ export class CreditsService {
     return this.deps.prisma.creditBalance.findUnique({ where: { userId } });
   }
 
+  /**
+   * The user's balance, opening the account if they have none: a user written straight into the shared tables (the
+   * Auth.js adapter) has a balance from their first read, not from their first movement.
+   */
+  async accountOf(userId: string): Promise<CreditBalance> {
+    return (await this.balanceOf(userId)) ?? this.transaction((tx) => this.lockBalance(tx, userId));
+  }
+
+  /** Whether the user could pay for `quantity` of `operation` now, at the configured price; nothing moves. */
+  async affordability(userId: string, operation: string, quantity = 1) {
+    const price = await this.priceOf({ kind: 'USER', userId }, { operation, quantity });
+    let balance = await this.accountOf(userId);
+    // A period that has ended is rolled over (by the same rule as any movement) before the answer is given.
+    if (balance.nextResetAt <= this.now()) balance = await this.transaction((tx) => this.lockBalance(tx, userId));
+    const spendable = available(balance);
+    return { operation, quantity, cost: price, available: spendable, allowed: spendable >= price, shortfall: Math.max(0, price - spendable) };
+  }
+
   /** Credits spent in the current period per user (usage minus refunds since the period started), in one query. */
   async usedThisPeriod(userIds: readonly string[]): Promise<Map<string, number>> {
     const rows = await this.deps.prisma.$queryRaw<{ userId: string; used: bigint }[]>`

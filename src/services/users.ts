@@ -92,12 +92,17 @@ export class UsersService {
     if (Buffer.byteLength(JSON.stringify(preferences)) > PREFERENCES_MAX_BYTES) {
       throw ValidationError.forField('preferences', `must be at most ${PREFERENCES_MAX_BYTES} bytes of JSON`);
     }
-    const user = await this.deps.prisma.user.findUniqueOrThrow({ where: { id: userId } });
-    const current = (user.preferences ?? {}) as Record<string, unknown>;
-    const merged = Object.fromEntries(
-      Object.entries({ ...current, ...preferences }).filter(([, value]) => value !== null),
-    ) as Prisma.InputJsonObject;
-    return this.deps.prisma.user.update({ where: { id: userId }, data: { preferences: merged } });
+    const set = Object.fromEntries(Object.entries(preferences).filter(([, value]) => value !== null));
+    const removed = Object.keys(preferences).filter((key) => preferences[key] === null);
+    // One statement merges in the database: concurrent updates of different keys all survive.
+    const rows = await this.deps.prisma.$queryRaw<{ id: string }[]>`
+      UPDATE "User"
+      SET preferences = (COALESCE(preferences, '{}'::jsonb) || ${JSON.stringify(set)}::jsonb) - ${removed}::text[],
+          "updatedAt" = now()
+      WHERE id = ${userId}::uuid
+      RETURNING id`;
+    if (rows.length === 0) throw new NotFoundError('User', userId);
+    return this.deps.prisma.user.findUniqueOrThrow({ where: { id: userId } });
   }
 
   searchFilter(search?: string | null): Prisma.UserWhereInput {

@@ -23,7 +23,7 @@ export type Tier =
 export type CreditBalanceQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type CreditBalanceQuery = { viewer: { creditBalance: { allowanceRemaining: number, allowanceTotal: number, grantedRemaining: number, total: number, usedThisPeriod: number, periodStart: string, nextResetAt: string } | null } | null };
+export type CreditBalanceQuery = { viewer: { creditBalance: { allowanceRemaining: number, allowanceTotal: number, grantedRemaining: number, total: number, usedThisPeriod: number, periodStart: string, nextResetAt: string } } | null };
 
 export type ViewerQueryVariables = Exact<{ [key: string]: never; }>;
 
