@@ -178,7 +178,8 @@ describe('subscription lifecycle', () => {
     state = await viewer(user.token);
     expect(state.creditBalance).toMatchObject({ allowanceTotal: 100, allowanceRemaining: 100 });
     expect(new Date(state.creditBalance.nextResetAt).getTime()).toBe(fake.subscriptions.get(sub)!.items.data[0].current_period_end * 1000);
-    expect((await ledger(user.userId)).filter((row) => row.idempotencyKey === `invoice:${renewal.id}`)).toHaveLength(1);
+    const renewedPeriod = new Date(fake.subscriptions.get(sub)!.items.data[0].current_period_start * 1000).toISOString();
+    expect((await ledger(user.userId)).filter((row) => row.idempotencyKey === `sys:allowance-period:${sub}:${renewedPeriod}`)).toHaveLength(1);
 
     // Payment fails: past due, no longer premium.
     fake.advancePeriod(sub);
@@ -242,7 +243,8 @@ describe('subscription lifecycle', () => {
     expect(row).toMatchObject({ status: 'ACTIVE', cancelAtPeriodEnd: true });
     expect(row.lastEventAt?.getTime()).toBe((now + 20) * 1000);
     // The first period's allowance was granted once, despite four deliveries.
-    expect((await ledger(user.userId)).filter((entry) => entry.idempotencyKey === `subscription-start:${subscription.id}`)).toHaveLength(1);
+    const firstPeriod = new Date(subscription.items.data[0].current_period_start * 1000).toISOString();
+    expect((await ledger(user.userId)).filter((entry) => entry.idempotencyKey === `sys:allowance-period:${subscription.id}:${firstPeriod}`)).toHaveLength(1);
   });
 
   it('a trial is PREMIUM with its trial end; trial_will_end is recorded once', async () => {

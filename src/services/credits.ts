@@ -62,6 +62,25 @@ function addDays(date: Date, days: number) {
   return new Date(date.getTime() + days * 86_400_000);
 }
 
+/** The same day of the next month(s), or that month's last day when it is shorter (Jan 31 -> Feb 28). */
+function addMonths(date: Date, months: number) {
+  const result = new Date(date);
+  const day = result.getUTCDate();
+  result.setUTCDate(1);
+  result.setUTCMonth(result.getUTCMonth() + months);
+  const lastDay = new Date(Date.UTC(result.getUTCFullYear(), result.getUTCMonth() + 1, 0)).getUTCDate();
+  result.setUTCDate(Math.min(day, lastDay));
+  return result;
+}
+
+const earliest = (a: Date, b: Date) => (a <= b ? a : b);
+
+/** Whether the balance's period is over and its allowance may renew by itself (free, or inside the paid time). */
+const allowanceRenewalDue = (
+  balance: Pick<CreditBalance, 'nextResetAt' | 'allowanceRenewsUntil'>,
+  now: Date,
+) => balance.nextResetAt <= now && (!balance.allowanceRenewsUntil || balance.nextResetAt < balance.allowanceRenewsUntil);
+
 /**
  * Every credit movement of the product. Each one runs in a transaction that first locks the user's balance row
  * (SELECT ... FOR UPDATE), so concurrent movements on one user serialise, and writes its ledger row in the same
@@ -150,21 +169,29 @@ export class CreditsService {
     return again[0] ?? this.openAccount(tx, user);
   }
 
-  /** A period that ended while nobody spent is rolled over at the next movement, so no job timing matters. */
+  /**
+   * A period that ended while nobody spent is rolled over at the next movement, so no job timing matters. A free
+   * allowance rolls every period; a paid one only inside the paid time (a yearly plan's monthly drip), never past it:
+   * after that only the next paid invoice starts a period.
+   */
   private async rolloverIfDue(tx: Tx, balance: CreditBalance): Promise<CreditBalance> {
     const now = this.now();
-    if (balance.nextResetAt > now) return balance;
+    if (!allowanceRenewalDue(balance, now)) return balance;
+    const paidUntil = balance.allowanceRenewsUntil;
+    const step = (from: Date) =>
+      paidUntil ? earliest(addMonths(from, 1), paidUntil) : addDays(from, this.deps.config.periodDays);
     let periodStart = balance.nextResetAt;
-    let nextResetAt = addDays(periodStart, this.deps.config.periodDays);
-    while (nextResetAt <= now) {
+    let nextResetAt = step(periodStart);
+    while (nextResetAt <= now && (!paidUntil || nextResetAt < paidUntil)) {
       periodStart = nextResetAt;
-      nextResetAt = addDays(periodStart, this.deps.config.periodDays);
+      nextResetAt = step(periodStart);
     }
     return this.writeAllowancePeriod(tx, balance, {
       allowanceTotal: balance.allowanceTotal,
       periodStart,
       nextResetAt,
-      details: { reason: 'period rolled over' },
+      allowanceRenewsUntil: paidUntil,
+      details: { reason: paidUntil ? 'monthly allowance of the paid period' : 'period rolled over' },
     });
   }
 
@@ -175,6 +202,7 @@ export class CreditsService {
       allowanceTotal: number;
       periodStart: Date;
       nextResetAt: Date;
+      allowanceRenewsUntil: Date | null;
       details: Details;
       idempotencyKey?: string | null;
       paymentId?: string | null;
@@ -188,6 +216,7 @@ export class CreditsService {
         allowanceRemaining: period.allowanceTotal,
         periodStart: period.periodStart,
         nextResetAt: period.nextResetAt,
+        allowanceRenewsUntil: period.allowanceRenewsUntil,
       },
     });
     await tx.creditTransaction.create({
@@ -203,6 +232,7 @@ export class CreditsService {
           allowanceTotal: period.allowanceTotal,
           periodStart: period.periodStart.toISOString(),
           nextResetAt: period.nextResetAt.toISOString(),
+          allowanceRenewsUntil: period.allowanceRenewsUntil?.toISOString() ?? null,
         } as Prisma.InputJsonObject,
       },
     });
@@ -626,7 +656,11 @@ export class CreditsService {
     return tx ? run(tx) : this.transaction(run);
   }
 
-  /** Starts a new allowance period (a paid renewal, a plan change). Applies once per idempotency key. */
+  /**
+   * Starts a new allowance period, once per idempotency key. A free period renews itself every period after
+   * `periodEnd`; a paid one (`paid`) renews by itself only until `periodEnd`, monthly when `paid.monthly` (a yearly
+   * plan's drip), and after that only when the next paid invoice starts a period.
+   */
   async startAllowancePeriod(
     userId: string,
     input: {
@@ -634,6 +668,7 @@ export class CreditsService {
       periodStart: Date;
       periodEnd: Date;
       reason: string;
+      paid?: { monthly: boolean } | null;
       idempotencyKey?: string | null;
       paymentId?: string | null;
     },
@@ -642,15 +677,51 @@ export class CreditsService {
     const run = async (tx: Tx) => {
       const balance = await this.lockBalance(tx, userId);
       if (await this.replay(tx, userId, input.idempotencyKey)) return { balance, applied: false };
+      const nextResetAt = input.paid?.monthly ? earliest(addMonths(input.periodStart, 1), input.periodEnd) : input.periodEnd;
       const updated = await this.writeAllowancePeriod(tx, balance, {
         allowanceTotal: input.allowanceTotal,
         periodStart: input.periodStart,
-        nextResetAt: input.periodEnd,
+        nextResetAt,
+        allowanceRenewsUntil: input.paid ? input.periodEnd : null,
         idempotencyKey: input.idempotencyKey,
         paymentId: input.paymentId,
         details: { reason: input.reason },
       });
-      return { balance: updated, applied: true };
+      const current = await this.rolloverIfDue(tx, updated);
+      return { balance: current, applied: true };
+    };
+    return tx ? run(tx) : this.transaction(run);
+  }
+
+  /**
+   * Raises the allowance of the running period to `allowanceTotal` (an upgrade): total and remaining rise by the
+   * difference, so moving between plans inside one period never hands out more than the dearest plan's allowance.
+   * Never lowers: a downgrade takes effect with the next period.
+   */
+  async raiseAllowance(
+    userId: string,
+    input: { allowanceTotal: number; reason: string; idempotencyKey: string },
+    tx?: Tx,
+  ): Promise<{ balance: CreditBalance; raisedBy: number }> {
+    const run = async (tx: Tx) => {
+      const balance = await this.lockBalance(tx, userId);
+      const raisedBy = input.allowanceTotal - balance.allowanceTotal;
+      if (raisedBy <= 0 || (await this.replay(tx, userId, input.idempotencyKey))) return { balance, raisedBy: 0 };
+      const updated = await tx.creditBalance.update({
+        where: { userId },
+        data: { allowanceTotal: { increment: raisedBy }, allowanceRemaining: { increment: raisedBy } },
+      });
+      await tx.creditTransaction.create({
+        data: {
+          userId,
+          kind: 'ALLOWANCE_RESET',
+          amount: raisedBy,
+          balanceAfter: available(updated),
+          idempotencyKey: input.idempotencyKey,
+          details: { reason: input.reason, allowanceTotal: updated.allowanceTotal, raisedBy } as Prisma.InputJsonObject,
+        },
+      });
+      return { balance: updated, raisedBy };
     };
     return tx ? run(tx) : this.transaction(run);
   }
@@ -762,13 +833,13 @@ export class CreditsService {
 
   // ------------------------------------------------------------------ jobs
 
-  /** Rolls over every balance whose period has ended; returns how many were reset. */
+  /** Rolls over every balance whose period has ended and may renew by itself; returns how many were due. */
   async resetDueAllowances(limit = 500): Promise<number> {
-    const due = await this.deps.prisma.creditBalance.findMany({
-      where: { nextResetAt: { lte: this.now() } },
-      select: { userId: true },
-      take: limit,
-    });
+    const due = await this.deps.prisma.$queryRaw<{ userId: string }[]>`
+      SELECT "userId" FROM "CreditBalance"
+      WHERE "nextResetAt" <= ${this.now()}
+        AND ("allowanceRenewsUntil" IS NULL OR "nextResetAt" < "allowanceRenewsUntil")
+      LIMIT ${limit}`;
     for (const { userId } of due) {
       await this.transaction((tx) => this.lockBalance(tx, userId));
     }

@@ -1,0 +1,5 @@
+-- AlterTable
+ALTER TABLE "CreditBalance" ADD COLUMN     "allowanceRenewsUntil" TIMESTAMP(3);
+
+-- AlterTable
+ALTER TABLE "Subscription" ADD COLUMN     "stripeFetchedAt" TIMESTAMP(3);
