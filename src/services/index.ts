@@ -22,6 +22,8 @@ export interface ServiceDeps {
   config: Config;
   log: Logger;
   jobs?: JobSender;
+  /** The clock of credit periods and billing; tests move it. */
+  now?: () => Date;
 }
 
 const noJobQueue: JobSender = {
@@ -31,7 +33,7 @@ const noJobQueue: JobSender = {
 };
 
 export function createServices(deps: ServiceDeps) {
-  const { prisma, config, log } = deps;
+  const { prisma, config, log, now } = deps;
   const jobs = deps.jobs ?? noJobQueue;
   const rateLimiter = createRateLimiter({
     pointsPerMinute: config.credits.rateLimitPerMinute,
@@ -39,7 +41,7 @@ export function createServices(deps: ServiceDeps) {
     keyPrefix: 'credits',
     log,
   });
-  const credits = new CreditsService({ prisma, log, config: config.credits, rateLimiter });
+  const credits = new CreditsService({ prisma, log, config: config.credits, rateLimiter, now });
   const users = new UsersService({
     prisma,
     log,
@@ -72,6 +74,7 @@ export function createServices(deps: ServiceDeps) {
     credits,
     periodDays: config.credits.periodDays,
     jobs,
+    now,
   });
   const maintenance = new MaintenanceService({
     log,
