@@ -70,7 +70,7 @@ async function grant(user: { id: string }, amount: number) {
   expect(response.body.data.grantCredits.__typename).toBe('CreditMovement');
 }
 
-async function subscribe(name: string, planKey: string, interval: 'MONTH' | 'YEAR' = 'MONTH') {
+async function subscribe(name: string, planKey: string, interval: 'MONTH' | 'YEAR' = 'MONTH', options: { trialDays?: number } = {}) {
   const user = await api.signUp(name);
   const created = await api.graphql(
     CHECKOUT,
@@ -78,9 +78,9 @@ async function subscribe(name: string, planKey: string, interval: 'MONTH' | 'YEA
     user.token,
   );
   const sessionId = created.body.data.createCheckoutSession.sessionId as string;
-  const completed = fake.completeSession(sessionId);
+  const completed = fake.completeSession(sessionId, options);
   const verified = (await api.graphql(VERIFY, { sessionId }, user.token)).body.data.verifyCheckoutSession;
-  expect(verified).toMatchObject({ __typename: 'CheckoutResult', subscriptionStatus: 'ACTIVE', planKey });
+  expect(verified).toMatchObject({ __typename: 'CheckoutResult', subscriptionStatus: options.trialDays ? 'TRIALING' : 'ACTIVE', planKey });
   return { ...user, subscriptionId: completed.subscription as string };
 }
 
@@ -233,5 +233,46 @@ describe('yearly plans', () => {
     expect(await spend(user.token, 1)).toBe('CreditMovement');
     expect((await viewer(user.token)).creditBalance).toMatchObject({ allowanceRemaining: 499 });
     expect(await api.services.credits.reconcile()).toEqual([]);
+  });
+});
+
+describe('trials and the end of a subscription', () => {
+  it("a trial period is a period: the plan's allowance at its start, the next one only once the first invoice is paid", async () => {
+    const user = await subscribe('trial-then-paid', 'plus', 'MONTH', { trialDays: 14 });
+    expect((await viewer(user.token)).creditBalance).toMatchObject({ allowanceTotal: 300, allowanceRemaining: 300 });
+    expect(await spend(user.token, 250)).toBe('CreditMovement');
+
+    clockOffsetMs = periodEndOf(user.subscriptionId) - Date.now() + 60_000;
+    await api.services.credits.resetDueAllowances();
+    expect((await viewer(user.token)).creditBalance.allowanceRemaining).toBe(50);
+
+    fake.advancePeriod(user.subscriptionId);
+    fake.setSubscription(user.subscriptionId, { status: 'active' });
+    await deliver('customer.subscription.updated', fake.subscriptions.get(user.subscriptionId)!);
+    expect((await viewer(user.token)).creditBalance.allowanceRemaining).toBe(50);
+    await deliver('invoice.paid', fake.invoice(user.subscriptionId, { paid: true }));
+    expect((await viewer(user.token)).creditBalance).toMatchObject({ allowanceTotal: 300, allowanceRemaining: 300 });
+  });
+
+  it('an ended subscription brings back the free rolling allowance under a server key a client cannot take first', async () => {
+    const user = await subscribe('ends', 'pro');
+    const spent = await api.graphql(
+      `mutation($key: String!) { deductCredits(input: { operation: "SPEND_1", idempotencyKey: $key }) { __typename } }`,
+      { key: `subscription-ended:${user.subscriptionId}` },
+      user.token,
+    );
+    expect(spent.body.data.deductCredits.__typename).toBe('CreditMovement');
+    await grant(user, 20);
+    fake.setSubscription(user.subscriptionId, { status: 'canceled', ended_at: Math.floor(Date.now() / 1000) });
+    await deliver('customer.subscription.deleted', fake.subscriptions.get(user.subscriptionId)!);
+    expect(await viewer(user.token)).toMatchObject({ tier: 'FREE', creditBalance: { allowanceTotal: 10, allowanceRemaining: 10, grantedRemaining: 20 } });
+    const ended = await api.db.prisma.creditTransaction.findMany({ where: { userId: user.userId, details: { path: ['reason'], equals: 'subscription ended' } } });
+    expect(ended.map((row) => row.idempotencyKey)).toEqual([`sys:subscription-ended:${user.subscriptionId}`]);
+
+    // Free again: the allowance renews by itself every period.
+    expect(await spend(user.token, 1)).toBe('CreditMovement');
+    clockOffsetMs = 31 * DAY_MS;
+    await api.services.credits.resetDueAllowances();
+    expect((await viewer(user.token)).creditBalance).toMatchObject({ allowanceRemaining: 10, grantedRemaining: 20 });
   });
 });
