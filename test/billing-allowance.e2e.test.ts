@@ -19,13 +19,15 @@ beforeAll(async () => {
   // A 300-credit plan to downgrade to, a yearly Pro price, and operations that cost exact amounts.
   const plus = await api.graphql(`mutation { updatePlan(key: "plus", input: { creditsPerPeriod: 300 }) { __typename } }`, {}, adminToken);
   expect(plus.body.data.updatePlan.__typename).toBe('Plan');
-  fake.price('price_pro_year', 'prod_pro', {
-    unit_amount: 29000,
-    unit_amount_decimal: '29000',
+  const yearly = (planKey: string, amount: number) => ({
+    unit_amount: amount,
+    unit_amount_decimal: String(amount),
     type: 'recurring',
     recurring: { interval: 'year', interval_count: 1, meter: null, usage_type: 'licensed', trial_period_days: null },
-    metadata: { planKey: 'pro' },
+    metadata: { planKey },
   });
+  fake.price('price_pro_year', 'prod_pro', yearly('pro', 29000));
+  fake.price('price_plus_year', 'prod_plus', yearly('plus', 9000));
   await api.services.billing.syncFromStripe();
   const costs = [1, 30, 60, 250, 300, 500, 995].map((cost) => ({ operation: `SPEND_${cost}`, cost }));
   await api.services.credits.setFeatureCosts(admin.userId, costs);
@@ -232,6 +234,27 @@ describe('yearly plans', () => {
     await api.services.credits.resetDueAllowances();
     expect(await spend(user.token, 1)).toBe('CreditMovement');
     expect((await viewer(user.token)).creditBalance).toMatchObject({ allowanceRemaining: 499 });
+    expect(await api.services.credits.reconcile()).toEqual([]);
+  });
+});
+
+describe('yearly plan changes', () => {
+  it('a downgrade inside the paid year applies from the next monthly renewal; moving back up mints nothing', async () => {
+    const user = await subscribe('yearly-downgrader', 'pro', 'YEAR');
+    expect(await spend(user.token, 500)).toBe('CreditMovement');
+    await changePlan(user.token, 'plus');
+    await prorationArrives(user.subscriptionId, -15000);
+    expect((await viewer(user.token)).creditBalance).toMatchObject({ allowanceTotal: 1000, allowanceRemaining: 500 });
+    await changePlan(user.token, 'pro');
+    await prorationArrives(user.subscriptionId, 15000);
+    await changePlan(user.token, 'plus');
+    await prorationArrives(user.subscriptionId, -15000);
+    const balance = (await viewer(user.token)).creditBalance;
+    expect(balance).toMatchObject({ allowanceTotal: 1000, allowanceRemaining: 500 });
+
+    clockOffsetMs = new Date(balance.nextResetAt).getTime() - Date.now() + 60_000;
+    await api.services.credits.resetDueAllowances();
+    expect((await viewer(user.token)).creditBalance).toMatchObject({ allowanceTotal: 300, allowanceRemaining: 300 });
     expect(await api.services.credits.reconcile()).toEqual([]);
   });
 });

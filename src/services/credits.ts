@@ -187,7 +187,7 @@ export class CreditsService {
       nextResetAt = step(periodStart);
     }
     return this.writeAllowancePeriod(tx, balance, {
-      allowanceTotal: balance.allowanceTotal,
+      allowanceTotal: balance.allowanceNextTotal ?? balance.allowanceTotal,
       periodStart,
       nextResetAt,
       allowanceRenewsUntil: paidUntil,
@@ -217,6 +217,7 @@ export class CreditsService {
         periodStart: period.periodStart,
         nextResetAt: period.nextResetAt,
         allowanceRenewsUntil: period.allowanceRenewsUntil,
+        allowanceNextTotal: null,
       },
     });
     await tx.creditTransaction.create({
@@ -694,11 +695,11 @@ export class CreditsService {
   }
 
   /**
-   * Raises the allowance of the running period to `allowanceTotal` (an upgrade): total and remaining rise by the
-   * difference, so moving between plans inside one period never hands out more than the dearest plan's allowance.
-   * Never lowers: a downgrade takes effect with the next period.
+   * The running period's allowance after a plan change. A dearer plan raises it to `allowanceTotal`: total and
+   * remaining rise by the difference, once per key. A cheaper one lowers nothing now and applies from the next
+   * renewal. Moving between plans inside one period therefore never hands out more than the dearest plan's allowance.
    */
-  async raiseAllowance(
+  async changePlanAllowance(
     userId: string,
     input: { allowanceTotal: number; reason: string; idempotencyKey: string },
     tx?: Tx,
@@ -706,10 +707,16 @@ export class CreditsService {
     const run = async (tx: Tx) => {
       const balance = await this.lockBalance(tx, userId);
       const raisedBy = input.allowanceTotal - balance.allowanceTotal;
-      if (raisedBy <= 0 || (await this.replay(tx, userId, input.idempotencyKey))) return { balance, raisedBy: 0 };
+      if (raisedBy <= 0) {
+        const nextTotal = raisedBy < 0 ? input.allowanceTotal : null;
+        if (balance.allowanceNextTotal === nextTotal) return { balance, raisedBy: 0 };
+        const updated = await tx.creditBalance.update({ where: { userId }, data: { allowanceNextTotal: nextTotal } });
+        return { balance: updated, raisedBy: 0 };
+      }
+      if (await this.replay(tx, userId, input.idempotencyKey)) return { balance, raisedBy: 0 };
       const updated = await tx.creditBalance.update({
         where: { userId },
-        data: { allowanceTotal: { increment: raisedBy }, allowanceRemaining: { increment: raisedBy } },
+        data: { allowanceTotal: { increment: raisedBy }, allowanceRemaining: { increment: raisedBy }, allowanceNextTotal: null },
       });
       await tx.creditTransaction.create({
         data: {

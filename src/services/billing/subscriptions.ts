@@ -101,8 +101,9 @@ export class SubscriptionService {
 
   // ------------------------------------------------------------------ reading Stripe, writing the mirror
 
+  /** Stamped with the wall clock, not the billing clock: it orders reads of Stripe, not credit periods. */
   fetched(subscription: Stripe.Subscription): FetchedSubscription {
-    return { subscription, fetchedAt: this.core.now() };
+    return { subscription, fetchedAt: new Date() };
   }
 
   /** The subscription's current state from Stripe; call it before opening a transaction. */
@@ -222,7 +223,7 @@ export class SubscriptionService {
    * The first period of a subscription starts its allowance when the subscription is first seen entitled: Stripe
    * makes a subscription active only once its first invoice is paid, and a trial period needs no payment. Later
    * periods start only from a paid invoice (see startPaidPeriod). Inside a period already started, a dearer plan
-   * raises the allowance by the difference; a cheaper one waits for the next period.
+   * raises the allowance by the difference; a cheaper one waits for the next period (or a yearly plan's next month).
    */
   private async followPlan(tx: Tx, row: SubscriptionWithPlan) {
     if (!ENTITLED.has(row.status) || !row.plan || !row.currentPeriodStart) return;
@@ -244,7 +245,7 @@ export class SubscriptionService {
       select: { id: true },
     });
     if (!startedThisPeriod) return;
-    await this.deps.credits.raiseAllowance(
+    await this.deps.credits.changePlanAllowance(
       row.userId,
       {
         allowanceTotal: row.plan.creditsPerPeriod,

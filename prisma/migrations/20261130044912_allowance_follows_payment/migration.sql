@@ -1,5 +1,0 @@
--- AlterTable
-ALTER TABLE "CreditBalance" ADD COLUMN     "allowanceRenewsUntil" TIMESTAMP(3);
-
--- AlterTable
-ALTER TABLE "Subscription" ADD COLUMN     "stripeFetchedAt" TIMESTAMP(3);
