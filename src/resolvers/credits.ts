@@ -138,6 +138,9 @@ builder.mutationFields((t) => ({
     description: 'Admin: creates or updates operation costs. Audited.',
     errors: { types: [ValidationError] },
     args: { costs: t.arg({ type: [FeatureCostInput], required: true }) },
-    resolve: (_query, _root, args, context) => context.services.credits.setFeatureCosts(context.viewer.id, args.costs),
+    resolve: async (query, _root, args, context) => {
+      await context.services.credits.setFeatureCosts(context.viewer.id, args.costs);
+      return context.prisma.featureCost.findMany({ ...query, orderBy: { operation: 'asc' } });
+    },
   }),
 }));
