@@ -11,6 +11,7 @@ import type { Context, ViewerContext } from '../context.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
 import { ValidationError } from '../services/errors.js';
+import TextInputPlugin from './text-input.js';
 
 const production = isProductionEnvironment();
 
@@ -34,7 +35,7 @@ export const builder = new SchemaBuilder<{
     BigInt: { Input: bigint; Output: bigint | number };
   };
 }>({
-  plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin, DataloaderPlugin, ValidationPlugin],
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin, DataloaderPlugin, ValidationPlugin, TextInputPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
     authScopes: (context) => ({

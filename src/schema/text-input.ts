@@ -1,0 +1,42 @@
+import SchemaBuilder, { BasePlugin, type PothosOutputFieldConfig, type SchemaTypes } from '@pothos/core';
+import { GraphQLError } from 'graphql';
+import { ValidationError } from '../services/errors.js';
+import { findTextProblem } from '../services/text.js';
+
+/**
+ * Checks every argument of every field for text PostgreSQL cannot store. A field whose result union has
+ * ValidationError answers with that member; any other field answers BAD_USER_INPUT naming the argument.
+ */
+export class TextInputPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
+  override onOutputFieldConfig(fieldConfig: PothosOutputFieldConfig<Types>): PothosOutputFieldConfig<Types> {
+    if (Object.keys(fieldConfig.args).length === 0) return fieldConfig;
+    const errorTypes = (fieldConfig.pothosOptions as { errors?: { types?: unknown[] } }).errors?.types ?? [];
+    const typed = errorTypes.includes(ValidationError);
+    return {
+      ...fieldConfig,
+      argMappers: [
+        (args: Record<string, unknown>) => {
+          const problem = findTextProblem(args, '');
+          if (!problem) return args;
+          if (typed) throw ValidationError.forField(problem.path, problem.message);
+          throw new GraphQLError(`Argument ${problem.path} ${problem.message}`, {
+            extensions: { code: 'BAD_USER_INPUT', argument: problem.path },
+          });
+        },
+        ...(fieldConfig.argMappers ?? []),
+      ],
+    };
+  }
+}
+
+declare global {
+  export namespace PothosSchemaTypes {
+    interface Plugins<Types extends SchemaTypes> {
+      textInput: TextInputPlugin<Types>;
+    }
+  }
+}
+
+SchemaBuilder.registerPlugin('textInput', TextInputPlugin);
+
+export default 'textInput' as const;
