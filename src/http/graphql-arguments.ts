@@ -38,7 +38,10 @@ interface ArgumentProblem {
 
 const models = getDatamodel().datamodel.models as unknown as Record<
   string,
-  { fields: readonly { name: string; type: string; isId: boolean; hasDefaultValue: boolean }[] }
+  {
+    fields: readonly { name: string; type: string; isId: boolean; hasDefaultValue: boolean }[];
+    uniqueIndexes: readonly { fields: readonly string[] }[];
+  }
 >;
 
 /** Ids the database generates are UUIDs; a value of any other shape cannot name a row. */
@@ -85,11 +88,32 @@ function connectionNodeType(field: GraphQLField<unknown, unknown>): string | nul
   return node ? getNamedType(node.type).name : null;
 }
 
-function isValidCursorPart(typename: string | null, part: unknown): boolean {
+function isValidDate(part: unknown): boolean {
   if (part instanceof Date) return Number.isFinite(part.getTime());
-  if (typeof part !== 'string') return false;
-  if (typename && isValidRowId(typename, part)) return true;
-  return /^\d{4}-\d{2}-\d{2}T/.test(part) && Number.isFinite(Date.parse(part));
+  return typeof part === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(part) && Number.isFinite(Date.parse(part));
+}
+
+/**
+ * A connection's cursor is its node's id, or, where the model has a compound unique key with the id (a cursor over
+ * createdAt and id), the values of that key in order. Anything else cannot have come from this connection.
+ */
+function cursorMatchesModel(typename: string, decoded: unknown): boolean {
+  const model = models[typename];
+  const compoundKeys = model.uniqueIndexes.filter((index) => index.fields.length > 1 && index.fields.includes('id'));
+  if (compoundKeys.length === 0) return typeof decoded === 'string' && isValidRowId(typename, decoded);
+  if (!Array.isArray(decoded)) return false;
+  return compoundKeys.some(
+    (key) =>
+      key.fields.length === decoded.length &&
+      key.fields.every((name, index) => {
+        const part = decoded[index];
+        const field = model.fields.find((candidate) => candidate.name === name);
+        if (field?.isId) return typeof part === 'string' && isValidRowId(typename, part);
+        if (field?.type === 'DateTime') return isValidDate(part);
+        if (field?.type === 'Int' || field?.type === 'Float') return typeof part === 'number' && Number.isFinite(part);
+        return typeof part === 'string';
+      }),
+  );
 }
 
 function isValidCursor(typename: string | null, cursor: unknown): boolean {
@@ -102,10 +126,8 @@ function isValidCursor(typename: string | null, cursor: unknown): boolean {
   } catch {
     return false;
   }
-  if (Array.isArray(decoded)) {
-    return decoded.length > 0 && decoded.length <= 4 && decoded.every((part) => isValidCursorPart(typename, part));
-  }
-  return typeof decoded === 'string' && (typename ? isValidRowId(typename, decoded) : decoded.length > 0);
+  if (typename && models[typename]) return cursorMatchesModel(typename, decoded);
+  return typeof decoded === 'string' || (Array.isArray(decoded) && decoded.length > 0);
 }
 
 /** Global ids nested in input objects (e.g. sourceImageId) are checked like top-level ones. */

@@ -1,5 +1,5 @@
 import SchemaBuilder, { BasePlugin, type PothosOutputFieldConfig, type SchemaTypes } from '@pothos/core';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type GraphQLFieldResolver } from 'graphql';
 import { ValidationError } from '../services/errors.js';
 import { findTextProblem } from '../services/text.js';
 
@@ -8,23 +8,20 @@ import { findTextProblem } from '../services/text.js';
  * ValidationError answers with that member; any other field answers BAD_USER_INPUT naming the argument.
  */
 export class TextInputPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
-  override onOutputFieldConfig(fieldConfig: PothosOutputFieldConfig<Types>): PothosOutputFieldConfig<Types> {
-    if (Object.keys(fieldConfig.args).length === 0) return fieldConfig;
+  override wrapResolve(
+    resolver: GraphQLFieldResolver<unknown, Types['Context'], object>,
+    fieldConfig: PothosOutputFieldConfig<Types>,
+  ): GraphQLFieldResolver<unknown, Types['Context'], object> {
+    if (Object.keys(fieldConfig.args).length === 0) return resolver;
     const errorTypes = (fieldConfig.pothosOptions as { errors?: { types?: unknown[] } }).errors?.types ?? [];
     const typed = errorTypes.includes(ValidationError);
-    return {
-      ...fieldConfig,
-      argMappers: [
-        (args: Record<string, unknown>) => {
-          const problem = findTextProblem(args, '');
-          if (!problem) return args;
-          if (typed) throw ValidationError.forField(problem.path, problem.message);
-          throw new GraphQLError(`Argument ${problem.path} ${problem.message}`, {
-            extensions: { code: 'BAD_USER_INPUT', argument: problem.path },
-          });
-        },
-        ...(fieldConfig.argMappers ?? []),
-      ],
+    return (parent, args, context, info) => {
+      const problem = findTextProblem(args, '');
+      if (!problem) return resolver(parent, args, context, info);
+      if (typed) throw ValidationError.forField(problem.path, problem.message);
+      throw new GraphQLError(`Argument ${problem.path} ${problem.message}`, {
+        extensions: { code: 'BAD_USER_INPUT', argument: problem.path },
+      });
     };
   }
 }
