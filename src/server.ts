@@ -112,6 +112,12 @@ const STATUS_BY_CODE: Record<string, number> = {
   BILLING_NOT_CONFIGURED: 503,
 };
 
+function describeClientError(status: number, message: string, contentType: string | undefined): string {
+  if (status !== 415) return message;
+  const given = (contentType ?? 'none').replace(/[^\x20-\x7e]/g, '').slice(0, 100);
+  return `Unsupported content-type "${given}"; send application/json`;
+}
+
 function graphqlErrorBody(message: string, code: string, extra: Record<string, unknown> = {}) {
   return { errors: [{ message, extensions: { code, ...extra } }] };
 }
@@ -148,7 +154,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       return reply.code(500).send({ error: 'Internal server error', requestId: request.id });
     }
     request.log.info({ reason: error.message }, 'client error');
-    return reply.code(status).send({ error: error.message, requestId: request.id });
+    return reply.code(status).send({ error: describeClientError(status, error.message, request.headers['content-type']), requestId: request.id });
   });
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: `No route for ${request.method} ${request.url.split('?')[0]}`, requestId: request.id }),

@@ -20,7 +20,7 @@ export async function stripeWebhooks(app: FastifyInstance, options: { services: 
       return reply.code(200).send({ received: true, eventId, duplicate });
     } catch (error) {
       if (error instanceof WebhookSignatureError) {
-        request.log.warn({ reason: error.message }, 'stripe webhook refused');
+        request.log.info({ reason: error.message }, 'stripe webhook refused');
         return reply.code(400).send({ error: 'invalid signature', requestId: request.id });
       }
       if (error instanceof WebhookPayloadError) {
