@@ -84,7 +84,10 @@ function optionalClaim(payload: JWTPayload, claim: 'email' | 'name', maxLength: 
 function isKeySetUnavailable(error: unknown): boolean {
   if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid) return true;
   if (error instanceof joseErrors.JOSEError) return /JSON Web Key Set/i.test(error.message) && !(error instanceof joseErrors.JWKSNoMatchingKey);
-  return error instanceof TypeError || (error instanceof Error && 'code' in error && typeof (error as { code: unknown }).code === 'string' && /^E[A-Z]+/.test((error as { code: string }).code));
+  // fetch's own failures (refused, reset, DNS); compared by name, since they may come from another realm.
+  if (!(error instanceof Error) && !(typeof error === 'object' && error !== null && 'name' in error)) return false;
+  const { name, message } = error as { name: string; message?: string };
+  return (name === 'TypeError' && message === 'fetch failed') || name === 'AbortError' || name === 'TimeoutError';
 }
 
 function describeJoseError(error: unknown): string {
