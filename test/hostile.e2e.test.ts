@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { FakeStripe } from './support/fake-stripe.js';
 import { startBillingApp, WEBHOOK_SECRET } from './support/billing.js';
 import type { TestApp } from './support/app.js';
-import { expectNoLeak, nowSeconds, post, postGraphQL, rawToken, stateFingerprint } from './support/hostile.js';
+import { expectNoLeak, knownCreditsCases, nowSeconds, post, postGraphQL, rawToken, stateFingerprint } from './support/hostile.js';
 
 let api: TestApp;
 let fake: FakeStripe;
@@ -213,6 +213,26 @@ describe('client mistakes in arguments', () => {
     }
     expect(await stateFingerprint(api)).toEqual(before);
   });
+
+  (knownCreditsCases.finalizeReservation ? it.skip : it)(
+    'finalizeReservation with a malformed reservation id answers a client error and changes nothing',
+    async () => {
+      const before = await stateFingerprint(api);
+      for (const id of ['garbage', '', 'a\u0000', encodeGlobalID('User', randomUUID())]) {
+        const response = await postGraphQL(
+          api,
+          `mutation($id: ID!) { finalizeReservation(reservationId: $id, action: RELEASE) { __typename } }`,
+          { id },
+          alice.token,
+        );
+        const code = response.json.errors?.[0]?.extensions?.code;
+        const typename = response.json.data?.finalizeReservation?.__typename;
+        expect(code === 'BAD_USER_INPUT' || typename === 'NotFoundError').toBe(true);
+        expectNoLeak(response.text);
+      }
+      expect(await stateFingerprint(api)).toEqual(before);
+    },
+  );
 
   it('a typed delete of an unknown UUID answers NotFoundError', async () => {
     const response = await postGraphQL(
