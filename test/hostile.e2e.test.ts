@@ -284,13 +284,36 @@ describe('text inputs', () => {
   });
 });
 
-describe('enum values in production', () => {
+describe('in production', () => {
   let production: TestApp;
   beforeAll(async () => {
     const { startTestApp } = await import('./support/app.js');
     production = await startTestApp({ NODE_ENV: 'production', STORAGE_SIGNING_SECRET: 'a-production-signing-secret-of-32+chars' });
   });
   afterAll(() => production.close());
+
+  it('syntax errors, the token limit and malformed ids are client errors there too', async () => {
+    const user = await production.token('prod-user');
+    const cases: [string, Record<string, unknown>, string][] = [
+      ['test', {}, 'GRAPHQL_PARSE_FAILED'],
+      ['{ viewer { id }', {}, 'GRAPHQL_PARSE_FAILED'],
+      [`{ ${Array.from({ length: 600 }, (_, index) => `a${index}: viewer { id }`).join(' ')} }`, {}, 'GRAPHQL_PARSE_FAILED'],
+      ['query($id: ID!) { node(id: $id) { id } }', { id: 'garbage' }, 'BAD_USER_INPUT'],
+      ['{ viewer { imageGenerations(first: -1) { totalCount } } }', {}, 'BAD_USER_INPUT'],
+    ];
+    for (const [query, variables, code] of cases) {
+      const response = await postGraphQL(production, query, variables, user);
+      expect(response.status).toBe(400);
+      expect(response.json.errors[0].extensions.code).toBe(code);
+      expectNoLeak(response.text);
+    }
+  });
+
+  it('a misspelt field gets no suggestion either', async () => {
+    const response = await postGraphQL(production, '{ viewr { id } }');
+    expect(response.status).toBe(400);
+    expect(response.text).not.toMatch(/did you mean|"viewer"/i);
+  });
 
   it('a misspelt enum value gets no "Did you mean" hint', async () => {
     const adminToken = await production.token('prod-admin', { email: 'admin@example.com' });
