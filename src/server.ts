@@ -4,6 +4,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import cors from '@fastify/cors';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
+import { PothosValidationError } from '@pothos/core';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { randomUUID } from 'node:crypto';
@@ -14,12 +15,11 @@ import type { User } from './generated/prisma/client.js';
 import { authenticate } from './http/authenticate.js';
 import { registerFileRoutes } from './http/files.js';
 import { registerGraphiQL } from './http/graphiql.js';
+import { argumentGuard } from './http/graphql-arguments.js';
 import { createMetrics } from './http/metrics.js';
 import { stripeWebhooks } from './http/stripe-webhooks.js';
 import type { Logger } from './logger.js';
 import { schema } from './schema/index.js';
-import { PothosValidationError } from '@pothos/core';
-import { argumentGuard } from './http/graphql-arguments.js';
 import { AuthenticationError, AuthenticationUnavailableError, DomainError } from './services/errors.js';
 import type { Services } from './services/index.js';
 
@@ -72,7 +72,12 @@ function createErrorFormatter(production: boolean) {
       return { ...formatted, message: original.message, extensions: { code: original.code } };
     }
     if (original instanceof PothosValidationError) {
-      return { message: original.message, locations: formatted.locations, path: formatted.path, extensions: { code: 'BAD_USER_INPUT' } };
+      return {
+        message: original.message,
+        locations: formatted.locations,
+        path: formatted.path,
+        extensions: { code: 'BAD_USER_INPUT' },
+      };
     }
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && CLIENT_ERROR_CODES.has(code)) return hideSuggestions(formatted);
@@ -154,10 +159,14 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       return reply.code(500).send({ error: 'Internal server error', requestId: request.id });
     }
     request.log.info({ reason: error.message }, 'client error');
-    return reply.code(status).send({ error: describeClientError(status, error.message, request.headers['content-type']), requestId: request.id });
+    return reply
+      .code(status)
+      .send({ error: describeClientError(status, error.message, request.headers['content-type']), requestId: request.id });
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: `No route for ${request.method} ${request.url.split('?')[0]}`, requestId: request.id }),
+    reply
+      .code(404)
+      .send({ error: `No route for ${request.method} ${request.url.split('?')[0].slice(0, 200)}`, requestId: request.id }),
   );
 
   app.addHook('onRequest', async (request, reply) => {

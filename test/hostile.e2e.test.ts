@@ -174,6 +174,13 @@ describe('client mistakes in arguments', () => {
     });
   }
 
+  it('an anonymous viewer with a nested connection answers null, not an internal error', async () => {
+    for (const field of ['creditTransactions', 'imageGenerations', 'storageObjects', 'payments']) {
+      const response = await postGraphQL(api, `{ viewer { ${field}(first: 5, last: 1) { totalCount edges { cursor } } } }`);
+      expect(response.json).toEqual({ data: { viewer: null } });
+    }
+  });
+
   const NODE = `query($id: ID!) { node(id: $id) { id } }`;
   it.each([
     ['garbage', 'garbage'],

@@ -22,7 +22,7 @@ export type TokenVerifier = (token: string) => Promise<VerifiedIdentity>;
 export const CLOCK_SKEW_SECONDS = 60;
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
-export function createTokenVerifier(auth: Config['auth'], now: () => number = Date.now): TokenVerifier {
+export function createTokenVerifier(auth: Config['auth']): TokenVerifier {
   const keys: Uint8Array | JWTVerifyGetKey | null = auth.jwksUrl
     ? createRemoteJWKSet(new URL(auth.jwksUrl), { timeoutDuration: 3000, cooldownDuration: 30_000 })
     : auth.jwtSecret
@@ -40,13 +40,12 @@ export function createTokenVerifier(auth: Config['auth'], now: () => number = Da
         audience: auth.audience,
         requiredClaims: ['exp'],
         clockTolerance: CLOCK_SKEW_SECONDS,
-        currentDate: new Date(now()),
       }));
     } catch (error) {
       if (isKeySetUnavailable(error)) throw new AuthenticationUnavailableError();
       throw new AuthenticationError(describeJoseError(error));
     }
-    return identityFrom(payload, auth.maxTokenLifetimeSeconds, Math.floor(now() / 1000));
+    return identityFrom(payload, auth.maxTokenLifetimeSeconds, Math.floor(Date.now() / 1000));
   };
 }
 
@@ -54,10 +53,10 @@ function identityFrom(payload: JWTPayload, maxLifetimeSeconds: number, nowSecond
   const { sub, exp, iat } = payload;
   if (sub === undefined) throw new AuthenticationError('The token has no subject (sub) claim');
   if (typeof sub !== 'string' || sub.trim() === '' || sub.length > 255 || CONTROL_CHARACTERS.test(sub) || describeTextProblem(sub)) {
-    throw new AuthenticationError('The token\'s sub claim must be a non-empty string of at most 255 printable characters');
+    throw new AuthenticationError("The token's sub claim must be a non-empty string of at most 255 printable characters");
   }
   if (typeof iat === 'number' && iat > nowSeconds + CLOCK_SKEW_SECONDS) {
-    throw new AuthenticationError('The token\'s iat claim is in the future');
+    throw new AuthenticationError("The token's iat claim is in the future");
   }
   const issuedAt = typeof iat === 'number' ? iat : nowSeconds;
   if (typeof exp === 'number' && (exp - issuedAt > maxLifetimeSeconds || exp - nowSeconds > maxLifetimeSeconds + CLOCK_SKEW_SECONDS)) {
@@ -85,8 +84,7 @@ function isKeySetUnavailable(error: unknown): boolean {
   if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid) return true;
   if (error instanceof joseErrors.JOSEError) return /JSON Web Key Set/i.test(error.message) && !(error instanceof joseErrors.JWKSNoMatchingKey);
   // fetch's own failures (refused, reset, DNS); compared by name, since they may come from another realm.
-  if (!(error instanceof Error) && !(typeof error === 'object' && error !== null && 'name' in error)) return false;
-  const { name, message } = error as { name: string; message?: string };
+  const { name, message } = (typeof error === 'object' && error !== null ? error : {}) as { name?: unknown; message?: unknown };
   return (name === 'TypeError' && message === 'fetch failed') || name === 'AbortError' || name === 'TimeoutError';
 }
 
