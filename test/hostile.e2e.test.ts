@@ -241,6 +241,22 @@ describe('client mistakes in arguments', () => {
     },
   );
 
+  it('a global id nested in an input object is checked too, naming its path', async () => {
+    const before = await stateFingerprint(api);
+    const response = await postGraphQL(
+      api,
+      `mutation($input: CreateImageGenerationInput!) { createImageGeneration(input: $input) { __typename } }`,
+      { input: { prompt: 'a cat', type: 'UPSCALE', sourceImageId: encodeGlobalID('User', alice.userId) } },
+      alice.token,
+    );
+    expect(response.status).toBe(400);
+    expect(response.json.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(response.json.errors[0].message).toBe(
+      'Argument "input.sourceImageId" of createImageGeneration must be the id of a StorageObject',
+    );
+    expect(await stateFingerprint(api)).toEqual(before);
+  });
+
   it('a typed delete of an unknown UUID answers NotFoundError', async () => {
     const response = await postGraphQL(
       api,

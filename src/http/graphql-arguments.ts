@@ -173,6 +173,18 @@ function checkArgument(
   field: GraphQLField<unknown, unknown>,
   argument: GraphQLArgument,
   value: unknown,
+): { argument: string; message: string } | null {
+  const message = describeArgumentProblem(schema, field, argument, value);
+  if (message) return { argument: argument.name, message };
+  const nested = findNestedGlobalIdProblem(schema, argument.type, value, argument.name);
+  return nested ? { argument: nested.path, message: nested.message } : null;
+}
+
+function describeArgumentProblem(
+  schema: GraphQLSchema,
+  field: GraphQLField<unknown, unknown>,
+  argument: GraphQLArgument,
+  value: unknown,
 ): string | null {
   if (value === null || value === undefined) return null;
   const isConnection = field.args.some((arg) => arg.name === 'after');
@@ -191,8 +203,6 @@ function checkArgument(
     }
     return null;
   }
-  const nested = findNestedGlobalIdProblem(schema, argument.type, value, argument.name);
-  if (nested) return `${nested.path.slice(argument.name.length + 1)} ${nested.message}`;
   // Fields with a ValidationError member answer text problems with it, from the schema's own argument check.
   if (!returnsValidationErrorMember(field)) {
     const text = findTextProblem(value, '');
@@ -227,9 +237,9 @@ export function findArgumentProblem(
             return undefined; // execution reports coercion errors itself
           }
           for (const argument of field.args) {
-            const message = checkArgument(schema, field, argument, values[argument.name]);
-            if (message) {
-              problem = { field: field.name, argument: argument.name, message };
+            const found = checkArgument(schema, field, argument, values[argument.name]);
+            if (found) {
+              problem = { field: field.name, ...found };
               return false;
             }
           }
