@@ -299,6 +299,19 @@ describe('text inputs', () => {
     expect(await stateFingerprint(api)).toEqual(before);
   });
 
+  it('a request body with a __proto__ key is refused with 400 before it reaches GraphQL', async () => {
+    const before = await stateFingerprint(api);
+    const response = await post(
+      api,
+      '/graphql',
+      '{"query":"mutation($p: JSONObject!) { updatePreferences(preferences: $p) { __typename } }","variables":{"p":{"__proto__":{"admin":true}}}}',
+      { authorization: `Bearer ${alice.token}` },
+    );
+    expect(response.status).toBe(400);
+    expect(response.json).toEqual({ error: expect.any(String), requestId: expect.any(String) });
+    expect(await stateFingerprint(api)).toEqual(before);
+  });
+
   it('a NUL byte in a field without a ValidationError member answers BAD_USER_INPUT', async () => {
     const response = await postGraphQL(api, `query($s: String) { users(search: $s) { totalCount } }`, { s: 'a\u0000' }, admin.token);
     expect(response.status).toBe(400);
@@ -370,6 +383,7 @@ describe('signed webhook bodies', () => {
     ['a text created', { ...envelope, created: 'yesterday' }, /created must be/],
     ['no data.object', { ...envelope, data: {} }, /data.object/],
     ['a NUL byte inside', { ...envelope, data: { object: { id: 'cus_1', name: 'a\u0000' } } }, /NUL bytes/],
+    ['a key named __proto__', { ...envelope, data: { object: JSON.parse('{"id":"cus_1","__proto__":null}') } }, /__proto__/],
   ])('refuses a validly signed body that is %s with 400, storing nothing', async (_label, body, message) => {
     const before = await api.db.prisma.webhookEvent.count();
     const payload = JSON.stringify(body);

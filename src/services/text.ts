@@ -1,6 +1,7 @@
 /**
  * Text PostgreSQL cannot store (a NUL byte) or that is not valid Unicode (a UTF-16 surrogate without its pair) is
- * refused wherever a client hands the service a string, keys of JSON objects included.
+ * refused wherever a client hands the service a string, keys of JSON objects included. So is a JSON key named
+ * __proto__: a prototype-pollution vector that Prisma's JSON serialiser also fails on.
  */
 export interface TextProblem {
   path: string;
@@ -30,7 +31,7 @@ export function findTextProblem(value: unknown, path: string, depth = 0): TextPr
   }
   if (value instanceof Date || value instanceof URL) return null;
   for (const [key, item] of Object.entries(value)) {
-    const keyMessage = describeTextProblem(key);
+    const keyMessage = key === '__proto__' ? 'must not be "__proto__"' : describeTextProblem(key);
     if (keyMessage) return { path, message: `keys ${keyMessage}` };
     const problem = findTextProblem(item, path ? `${path}.${key}` : key, depth + 1);
     if (problem) return problem;
