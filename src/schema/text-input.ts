@@ -4,8 +4,8 @@ import { ValidationError } from '../services/errors.js';
 import { findTextProblem } from '../services/text.js';
 
 /**
- * Checks every argument of every field for text PostgreSQL cannot store. A field whose result union has
- * ValidationError answers with that member; any other field answers BAD_USER_INPUT naming the argument.
+ * Checks every argument of every field for text the service refuses (see services/text.ts). A field whose result
+ * union has ValidationError answers with that member; any other field answers BAD_USER_INPUT naming the argument.
  */
 export class TextInputPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
   override wrapResolve(
@@ -19,7 +19,7 @@ export class TextInputPlugin<Types extends SchemaTypes> extends BasePlugin<Types
       const problem = findTextProblem(args, '');
       if (!problem) return resolver(parent, args, context, info);
       if (typed) throw ValidationError.forField(problem.path, problem.message);
-      throw new GraphQLError(`Argument ${problem.path} ${problem.message}`, {
+      throw new GraphQLError(`Argument "${problem.path}" of ${info.fieldName} ${problem.message}`, {
         extensions: { code: 'BAD_USER_INPUT', argument: problem.path },
       });
     };
