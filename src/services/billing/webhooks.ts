@@ -1,6 +1,7 @@
 import type { Prisma, Subscription, WebhookEvent } from '../../generated/prisma/client.js';
 import { recordAdminAction } from '../audit.js';
-import { BillingNotConfiguredError, ConflictError, NotFoundError, WebhookSignatureError } from '../errors.js';
+import { BillingNotConfiguredError, ConflictError, NotFoundError, WebhookPayloadError, WebhookSignatureError } from '../errors.js';
+import { findTextProblem } from '../text.js';
 import type { CatalogService } from './catalog.js';
 import type { PaymentService } from './payments.js';
 import { CheckoutService } from './checkout.js';
@@ -97,6 +98,13 @@ export class WebhookService {
     } catch (error) {
       throw new WebhookSignatureError(error instanceof Error ? error.message : 'invalid signature');
     }
+    // The SDK only refuses timestamps too far in the past; one from the future is as much a replay risk.
+    const signedAt = Number(/(?:^|,)\s*t=(\d+)/.exec(signature ?? '')?.[1]);
+    if (!Number.isFinite(signedAt) || signedAt * 1000 > this.core.now().getTime() + WEBHOOK_TOLERANCE_SECONDS * 1000) {
+      throw new WebhookSignatureError('Timestamp outside the tolerance zone');
+    }
+    const problem = describeWebhookEnvelopeProblem(event);
+    if (problem) throw new WebhookPayloadError(problem);
     const stored = await this.core.deps.prisma.webhookEvent.createMany({
       data: [
         {
@@ -207,4 +215,21 @@ export class WebhookService {
       data: { userId: row.userId, subscriptionId: row.id, type, toStatus: row.status, stripeEventId, data },
     });
   }
+}
+
+/** A signed body is still checked for the envelope every later step relies on, before it is stored. */
+function describeWebhookEnvelopeProblem(event: unknown): string | null {
+  if (event === null || typeof event !== 'object' || Array.isArray(event)) return 'the body must be a JSON object (a Stripe event)';
+  const { id, type, created, data } = event as Record<string, unknown>;
+  if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,255}$/.test(id)) return 'id must be a Stripe event id (letters, digits, _ and -)';
+  if (typeof type !== 'string' || !/^[a-z0-9_.]{1,255}$/.test(type)) return 'type must be a Stripe event type such as invoice.paid';
+  if (typeof created !== 'number' || !Number.isInteger(created) || created < 0 || created > 32_503_680_000) {
+    return 'created must be a Unix timestamp in seconds';
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return 'data must be an object';
+  const object = (data as Record<string, unknown>).object;
+  if (object === null || typeof object !== 'object' || Array.isArray(object)) return 'data.object must be an object';
+  const text = findTextProblem(event, '');
+  if (text) return `${text.path || 'the body'} ${text.message}`;
+  return null;
 }
