@@ -159,7 +159,7 @@ describe('concurrency', () => {
     expect(usage._sum.amount).toBe(final.total - initial);
     expect(usage._min.balanceAfter).toBeGreaterThanOrEqual(0);
     expect(await ledgerSum(userId)).toBe(final.total);
-  }, 180_000);
+  }, 360_000);
 
   it('the same idempotency key sent twice at once moves credits once and answers the same', async () => {
     const { token, userId } = await newUser('twice');
