@@ -6,6 +6,7 @@ import type { EmbeddedDatabase } from '../src/db/embedded.js';
 import { resolveDatabaseUrl } from '../src/db/index.js';
 import { applyMigrations, createMigration, resetDatabase } from '../src/db/migrations.js';
 import { createLogger } from '../src/logger.js';
+import { cleanUpOnInterrupt, runCommand } from './command.js';
 
 const usage = `Usage:
   tsx scripts/migrate.ts deploy           apply pending migrations
@@ -62,8 +63,7 @@ function runSeed(databaseUrl: string) {
   if (status !== 0) throw new Error(`Seeding failed (exit code ${status ?? 'none'}).`);
 }
 
-async function main(args: string[]) {
-  const [command, ...rest] = args;
+async function dispatch(command: string | undefined, rest: string[]) {
   switch (command) {
     case 'deploy':
       return deploy();
@@ -76,9 +76,12 @@ async function main(args: string[]) {
   }
 }
 
-main(process.argv.slice(2))
-  .catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exitCode = 1;
-  })
-  .finally(stopEmbeddedDatabase);
+runCommand(async ([command, ...rest]) => {
+  const removeInterruptHandler = cleanUpOnInterrupt(stopEmbeddedDatabase);
+  try {
+    await dispatch(command, rest);
+  } finally {
+    removeInterruptHandler();
+    await stopEmbeddedDatabase();
+  }
+});

@@ -22,14 +22,17 @@ export async function resolveDatabaseUrl(
 ): Promise<{ url: string; embedded: EmbeddedDatabase | null }> {
   if (config.database.url) return { url: config.database.url, embedded: null };
   const dir = join(config.database.dataDir, 'postgres');
-  log.info({ dir }, 'DATABASE_URL is not set: starting the embedded PostgreSQL');
+  log.info({ dir }, 'DATABASE_URL is not set: using the embedded PostgreSQL');
   const embedded = await startEmbeddedPostgres({
     dir,
     port: config.database.embeddedPort,
     persistent: true,
     onLog: (message) => log.debug({ postgres: message.trim() }, 'embedded postgres'),
   });
-  log.info({ url: embedded.url.replace(/:[^:@/]+@/, ':***@') }, 'embedded PostgreSQL is ready');
+  log.info(
+    { port: embedded.port, startedHere: embedded.owned },
+    embedded.owned ? 'embedded PostgreSQL is ready' : 'embedded PostgreSQL is already running (another process owns it); using it',
+  );
   return { url: embedded.url, embedded };
 }
 
