@@ -314,7 +314,8 @@ function startServer(
     );
     child.once('close', (code, signal) => {
       if (ready) return;
-      if (/could not bind|Address already in use|could not create lock file "\/[^"]*\.s\.PGSQL/.test(output)) {
+      // The TCP port, or the Unix socket of the same number, belongs to another server.
+      if (/could not bind|Address already in use|lock file "[^"]*\.s\.PGSQL\.\d+\.lock"/.test(output)) {
         resolveStart({ kind: 'port-taken' });
       } else if (/lock file "postmaster\.pid" already exists/.test(output)) {
         resolveStart({ kind: 'locked' });
