@@ -5,8 +5,13 @@ import pg from 'pg';
 import { applyMigrations, diffMigrationsToSchema, isEmptyMigration } from '../src/db/migrations.js';
 
 // The suite's own server (the embedded one, or DATABASE_URL's), started by the jest global setup; never a guess.
-const serverUrl = process.env.TEST_SERVER_URL;
-if (!serverUrl) throw new Error('The jest global setup did not run (TEST_SERVER_URL is missing)');
+const serverUrl = suiteServerUrl();
+
+function suiteServerUrl(): string {
+  const url = process.env.TEST_SERVER_URL;
+  if (!url) throw new Error('The jest global setup did not run (TEST_SERVER_URL is missing)');
+  return url;
+}
 const throwawayDatabases: string[] = [];
 
 async function onServer<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
