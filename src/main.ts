@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { EmbeddedPostgresError } from './db/embedded.js';
 import { openDatabase, type Database } from './db/index.js';
 import { createLogger, type Logger } from './logger.js';
 import { createApp } from './server.js';
@@ -61,6 +62,8 @@ async function startServing(config: Config, log: Logger, database: Database) {
 }
 
 function describeStartFailure(error: unknown): string {
+  // The database's own words say what to fix; a stack trace into the start-up code would only bury them.
+  if (error instanceof EmbeddedPostgresError) return error.message;
   if (error instanceof Error) {
     const cause = error.cause instanceof Error ? `\nCaused by: ${error.cause.stack ?? error.cause.message}` : '';
     return `${error.stack ?? error.message}${cause}`;
