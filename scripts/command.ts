@@ -4,9 +4,12 @@ import { openDatabase } from '../src/db/index.js';
 import { createLogger } from '../src/logger.js';
 import { createServices, type Services } from '../src/services/index.js';
 
-/** A command-line tool prints its own result; the server's info logs would only bury it. */
+/**
+ * A command-line tool prints its own result; the server's info logs would only bury it. It fails at once when the
+ * database does not answer, instead of retrying like the server does at start.
+ */
 export function loadCommandConfig(): Config {
-  return loadConfig({ LOG_LEVEL: 'warn', ...process.env });
+  return loadConfig({ LOG_LEVEL: 'warn', DATABASE_START_RETRY_SECONDS: '0', ...process.env });
 }
 
 const interruptSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;

@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { EmbeddedPostgresError } from './db/embedded.js';
 import { openDatabase, type Database } from './db/index.js';
+import { queryObserver } from './db/observe.js';
 import { createLogger, type Logger } from './logger.js';
 import { createApp } from './server.js';
 import { createRuntime } from './runtime.js';
@@ -20,7 +21,8 @@ function readConfig(): Config {
 async function main() {
   const config = readConfig();
   const log = createLogger(config.logLevel);
-  const database = await openDatabase(config, log);
+  for (const warning of config.warnings) log.warn(warning);
+  const database = await openDatabase(config, log, { onQuery: queryObserver({ slowQueryMs: config.database.slowQueryMs, log }) });
   // The embedded database runs in its own process group: a failed start must stop it, or it outlives the process.
   await startServing(config, log, database).catch(async (error: unknown) => {
     await database.close().catch(() => undefined);

@@ -6,7 +6,7 @@ import cors from '@fastify/cors';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Config } from './config.js';
 import type { Context } from './context.js';
 import type { Db } from './db/client.js';
@@ -90,13 +90,19 @@ const logUnexpectedErrors: ApolloServerPlugin<Context> = {
   },
 };
 
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const presented = /^Bearer (.+)$/i.exec(header ?? '')?.[1] ?? '';
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(presented), digest(token));
+}
+
 function graphqlErrorBody(message: string, code: string, extra: Record<string, unknown> = {}) {
   return { errors: [{ message, extensions: { code, ...extra } }] };
 }
 
 export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, log, prisma, services } = options;
-  const metrics = createMetrics();
+  const metrics = createMetrics({ prisma });
   const app = Fastify({
     loggerInstance: log,
     // Requests are logged once, on completion, by the onResponse hook below.
@@ -121,7 +127,8 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       reply.elapsedTime / 1000,
     );
     request.log.info(
-      { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      // The path alone: query strings carry signed-URL signatures and GraphQL GET variables.
+      { method: request.method, path: request.url.split('?', 1)[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
       'request completed',
     );
   });
@@ -156,14 +163,13 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       logUnexpectedErrors,
       {
         async requestDidStart() {
+          const started = process.hrtime.bigint();
           return {
             async willSendResponse({ operation, operationName, response }) {
               const failed = response.body.kind === 'single' && (response.body.singleResult.errors?.length ?? 0) > 0;
-              metrics.graphqlOperations.inc({
-                operation: operationName ?? 'anonymous',
-                type: operation?.operation ?? 'unknown',
-                outcome: failed ? 'error' : 'ok',
-              });
+              const labels = { operation: metrics.operationLabel(operationName), type: operation?.operation ?? 'unknown' };
+              metrics.graphqlOperations.inc({ ...labels, outcome: failed ? 'error' : 'ok' });
+              metrics.graphqlDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
             },
           };
         },
@@ -240,9 +246,14 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       return reply.code(503).send({ status: 'unavailable', reason: 'database does not answer' });
     }
   });
-  app.get('/metrics', async (_request, reply) =>
-    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
-  );
+  app.get('/metrics', async (request, reply) => {
+    // Production answers only with METRICS_TOKEN; without one configured the route is off there.
+    if (config.metricsToken ? !bearerMatches(request.headers.authorization, config.metricsToken) : config.production) {
+      if (!config.metricsToken) return reply.code(404).send({ error: 'Not found' });
+      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'Not authorized' });
+    }
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
 
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
