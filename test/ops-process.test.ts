@@ -115,6 +115,47 @@ describe('npm start on the embedded PostgreSQL, with commands run alongside, the
   }, 30_000);
 });
 
+describe('npm run db:backup / db:restore on the embedded PostgreSQL', () => {
+  let dataDir: string;
+  let env: Record<string, string>;
+  beforeAll(() => {
+    dataDir = scratchDir('ops-backup-');
+    env = { DATA_DIR: dataDir, DATABASE_URL: '', EMBEDDED_POSTGRES_PORT: '0' };
+  });
+  afterAll(async () => {
+    await stopOrphanedPostgres(join(dataDir, 'postgres'));
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('backs up, and a restore after a change brings back exactly the data of the backup', async () => {
+    const file = join(dataDir, 'backups', 'before.jsonl.gz');
+    expect((await runScript('scripts/setup-admin.ts', ['kept@example.com'], env)).code).toBe(0);
+    const backup = await runScript('scripts/backup.ts', ['backup', file], env);
+    expect(backup).toMatchObject({ code: 0, stderr: '' });
+    expect(backup.stdout).toMatch(/^Backed up \d+ rows of \d+ tables to /);
+
+    expect((await runScript('scripts/setup-admin.ts', ['added-later@example.com'], env)).stdout).toContain('Created');
+    const restore = await runScript('scripts/backup.ts', ['restore', file], env);
+    expect(restore).toMatchObject({ code: 0, stderr: '' });
+
+    // The user from before the backup is there; the one added after it is gone (created anew).
+    expect((await runScript('scripts/setup-admin.ts', ['kept@example.com'], env)).stdout).toContain('is now ADMIN');
+    expect((await runScript('scripts/setup-admin.ts', ['added-later@example.com'], env)).stdout).toContain('Created');
+    expect(runningPostmaster(join(dataDir, 'postgres'))).toBeNull();
+  }, 60_000);
+
+  it('exits 2 with its usage without a file, and 1 when the file does not exist', async () => {
+    const [usage, missing] = await Promise.all([
+      runScript('scripts/backup.ts', ['backup'], env),
+      runScript('scripts/backup.ts', ['restore', join(dataDir, 'missing.jsonl.gz')], env),
+    ]);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('npm run db:backup -- <file.jsonl.gz>');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('missing.jsonl.gz does not exist');
+  }, 30_000);
+});
+
 describe('start-up failures', () => {
   let dataDir: string;
   beforeAll(() => {
