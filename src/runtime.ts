@@ -20,7 +20,7 @@ export function createRuntime(options: { config: Config; log: Logger; prisma: Db
     workersEnabled: options.config.jobsEnabled,
   });
   const services = createServices({ prisma: options.prisma, config: options.config, log: options.log, jobs: queue });
-  queue.define(...allJobs(services));
+  queue.define(...allJobs(services, options.prisma));
   return {
     services,
     queue,
