@@ -14,6 +14,7 @@ import type { User } from './generated/prisma/client.js';
 import { authenticate } from './http/authenticate.js';
 import { registerFileRoutes } from './http/files.js';
 import { registerGraphiQL } from './http/graphiql.js';
+import { answerDatabaseOutagesWith503, databaseUnavailablePlugin } from './http/database-unavailable.js';
 import { createMetrics } from './http/metrics.js';
 import { stripeWebhooks } from './http/stripe-webhooks.js';
 import type { Logger } from './logger.js';
@@ -116,6 +117,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     trustProxy: true,
   }) as unknown as FastifyInstance;
   app.decorateRequest('viewer', null);
+  answerDatabaseOutagesWith503(app);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -161,6 +163,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       ...(protection.plugins as unknown as ApolloServerPlugin<Context>[]),
       ApolloServerPluginLandingPageDisabled(),
       logUnexpectedErrors,
+      databaseUnavailablePlugin,
       {
         async requestDidStart() {
           const started = process.hrtime.bigint();
