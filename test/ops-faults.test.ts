@@ -5,6 +5,7 @@ import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
 import { signToken } from '../src/services/auth.js';
 import { TEST_JWT_SECRET } from './support/app.js';
+import { FakeStripe } from './support/fake-stripe.js';
 import { freePort, logEntries, root, startMain, waitUntilReady, within, type RunningProcess } from './support/processes.js';
 
 const DEDUCT = `mutation($input: DeductCreditsInput!) {
@@ -127,4 +128,82 @@ describe('the database stops for a few seconds under load, then comes back', () 
     const errorLines = logEntries(main.stdout()).filter((entry) => entry.level >= 50);
     expect(errorLines.filter((entry) => JSON.stringify(entry).includes(token))).toEqual([]);
   }, 60_000);
+});
+
+describe('SIGKILL while webhook events are stored but not yet processed', () => {
+  let dir: string;
+  let database: EmbeddedDatabase;
+  let fake: FakeStripe;
+  let main: RunningProcess | undefined;
+
+  beforeAll(async () => {
+    mkdirSync(join(root, '.data'), { recursive: true });
+    dir = mkdtempSync(join(root, '.data', 'ops-sigkill-'));
+    chmodSync(dir, 0o755);
+    database = await startEmbeddedPostgres({ dir: join(dir, 'postgres'), persistent: true });
+    fake = await FakeStripe.start();
+  }, 60_000);
+
+  afterAll(async () => {
+    if (main && main.child.exitCode === null && main.child.signalCode === null) {
+      main.child.kill('SIGTERM');
+      await within(main.exited, 20_000, 'server exit').catch(() => main!.child.kill('SIGKILL'));
+    }
+    await fake.close();
+    await database.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('processes them after the restart', async () => {
+    const secret = 'whsec_sigkill_test';
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const env = {
+      DATABASE_URL: database.url,
+      PORT: String(port),
+      AUTH_JWT_SECRET: TEST_JWT_SECRET,
+      STRIPE_SECRET_KEY: 'sk_test_sigkill',
+      STRIPE_WEBHOOK_SECRET: secret,
+      STRIPE_API_HOST: '127.0.0.1',
+      STRIPE_API_PORT: String(fake.port),
+      STRIPE_API_PROTOCOL: 'http',
+      LOG_LEVEL: 'warn',
+    };
+    // Workers off: the events are acknowledged and stored, and stay unprocessed until the kill.
+    main = startMain({ ...env, JOBS_ENABLED: 'false' });
+    await waitUntilReady(baseUrl, main, 60_000);
+    const product = fake.product('prod_after_kill', { name: 'Survives a kill' });
+    const deliveries = [fake.event('product.created', product, { secret }), fake.event('product.updated', product, { secret })];
+    for (const { payload, signature } of deliveries) {
+      const response = await fetch(`${baseUrl}/webhooks/stripe`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'stripe-signature': signature },
+        body: payload,
+      });
+      expect(response.status).toBe(200);
+    }
+    main.child.kill('SIGKILL');
+    await main.exited;
+
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      const ids = deliveries.map(({ event }) => event.id);
+      const statuses = async () =>
+        (await client.query<{ status: string }>(`SELECT status FROM "WebhookEvent" WHERE id = ANY($1) ORDER BY id`, [ids])).rows.map((row) => row.status);
+      expect(await statuses()).toEqual(['PENDING', 'PENDING']);
+
+      main = startMain({ ...env, JOBS_ENABLED: 'true' });
+      await waitUntilReady(baseUrl, main, 60_000);
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline && (await statuses()).some((status) => status !== 'PROCESSED')) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(await statuses()).toEqual(['PROCESSED', 'PROCESSED']);
+      const mirrored = await client.query(`SELECT name FROM "StripeProduct" WHERE id = 'prod_after_kill'`);
+      expect(mirrored.rows).toEqual([{ name: 'Survives a kill' }]);
+    } finally {
+      await client.end();
+    }
+  }, 90_000);
 });
