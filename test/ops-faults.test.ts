@@ -170,7 +170,7 @@ describe('SIGKILL while webhook events are stored but not yet processed', () => 
       LOG_LEVEL: 'warn',
     };
     // Workers off: the events are acknowledged and stored, and stay unprocessed until the kill.
-    main = startMain({ ...env, JOBS_ENABLED: 'false' });
+    main = startMain({ ...env, JOBS_ENABLED: 'false' }, { singleProcess: true });
     await waitUntilReady(baseUrl, main, 60_000);
     const product = fake.product('prod_after_kill', { name: 'Survives a kill' });
     const deliveries = [fake.event('product.created', product, { secret }), fake.event('product.updated', product, { secret })];
@@ -184,6 +184,8 @@ describe('SIGKILL while webhook events are stored but not yet processed', () => 
     }
     main.child.kill('SIGKILL');
     await main.exited;
+    // Nothing of it is left answering: the port is free for the restart.
+    expect(await fetch(`${baseUrl}/healthz`).then(() => 'answered', () => 'refused')).toBe('refused');
 
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
