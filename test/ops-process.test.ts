@@ -151,11 +151,12 @@ describe('npm run db:backup / db:restore on the embedded PostgreSQL', () => {
     await client.query(`UPDATE "User" SET email = 'changed@example.com', role = 'USER'`);
     const restore = await runScript('scripts/backup.ts', ['restore', file], env);
     expect(restore).toMatchObject({ code: 0, stderr: '' });
+    expect(restore.stdout).toMatch(/^Restored \d+ rows from /);
 
     expect(await emails()).toEqual(['kept@example.com']);
     expect((await client.query('SELECT role FROM "User"')).rows).toEqual([{ role: 'ADMIN' }]);
     expect(existsSync(join(dataDir, 'postgres', 'postmaster.pid'))).toBe(true);
-  }, 60_000);
+  }, 120_000);
 
   it('exits 2 with its usage without a file, and 1 when the file does not exist, changing nothing', async () => {
     const [usage, missing] = await Promise.all([
@@ -167,7 +168,7 @@ describe('npm run db:backup / db:restore on the embedded PostgreSQL', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('missing.jsonl.gz does not exist');
     expect(await emails()).toEqual(['kept@example.com']);
-  }, 30_000);
+  }, 90_000);
 });
 
 describe('start-up failures', () => {

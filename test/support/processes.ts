@@ -49,10 +49,12 @@ export interface CommandResult {
 }
 
 /** Runs a command-line script to its end; resolves with its exit code whatever it is. */
-export function runScript(script: string, args: string[], env: Record<string, string>, timeoutMs = 25_000): Promise<CommandResult> {
+// Generous: a loaded 2-core machine can take seconds just to start tsx; the tests' own timeouts stay the limit.
+export function runScript(script: string, args: string[], env: Record<string, string>, timeoutMs = 80_000): Promise<CommandResult> {
   return new Promise((resolve) => {
     execFile(tsx, [script, ...args], { cwd: root, env: userEnvironment(env), timeout: timeoutMs }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+      if (error?.killed) stderr += `\n[killed after ${timeoutMs} ms by the test]`;
       resolve({ code, stdout, stderr });
     });
   });
