@@ -1,7 +1,7 @@
 import type { Config } from './config.js';
 import type { Db } from './db/client.js';
 import { allJobs } from './jobs/index.js';
-import { JobQueue } from './jobs/queue.js';
+import { JobQueue, retryConcurrentStart } from './jobs/queue.js';
 import type { Logger } from './logger.js';
 import { createServices, type Services } from './services/index.js';
 
@@ -26,7 +26,7 @@ export function createRuntime(options: { config: Config; log: Logger; prisma: Db
     queue,
     async start() {
       await queue.start();
-      await services.start();
+      await retryConcurrentStart(() => services.start());
     },
     async stop() {
       await queue.stop();
