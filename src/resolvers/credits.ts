@@ -118,6 +118,18 @@ builder.mutationFields((t) => ({
         { amount: args.amount, reason: args.reason, expiresAt: args.expiresAt },
       ),
   }),
+  resetAllowance: t.withAuth({ admin: true }).field({
+    type: CreditMovementRef,
+    description:
+      "Admin: gives the user back the whole allowance of the running period (the period's dates and granted credits stay). Audited.",
+    errors: { types: [ValidationError, NotFoundError], directResult: true },
+    args: {
+      userId: t.arg.globalID({ required: true, for: UserNode, description: 'The user whose allowance is refilled' }),
+      reason: t.arg.string({ required: true, description: 'Why, 1-500 characters; kept in the ledger and the audit log' }),
+    },
+    resolve: (_root, args, context) =>
+      context.services.credits.adminResetAllowance(context.viewer.id, args.userId.id, args.reason),
+  }),
   adjustCredits: t.withAuth({ admin: true }).field({
     type: CreditMovementRef,
     description: 'Admin: a signed correction. Audited.',

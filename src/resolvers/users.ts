@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../services/errors.js';
 import { builder } from '../schema/builder.js';
+import { DeletionRef } from '../schema/storage.js';
 import { RoleEnum, UserNode } from '../schema/users.js';
 
 builder.queryFields((t) => ({
@@ -56,5 +57,31 @@ builder.mutationFields((t) => ({
       const user = await context.services.users.setRole(context.viewer.id, args.userId.id, args.role, args.reason);
       return context.prisma.user.findUniqueOrThrow({ ...query, where: { id: user.id } });
     },
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  deleteAccount: t.withAuth({ loggedIn: true }).field({
+    type: DeletionRef,
+    description:
+      "Deletes the signed-in user's account: the subscription is canceled at Stripe now, personal data is removed, files are purged after retention, and the same sign-in is refused from then on. The credit ledger and payments are kept for accounting.",
+    errors: { types: [NotFoundError, ValidationError], directResult: true },
+    resolve: async (_root, _args, context) => ({
+      typename: 'User',
+      ...(await context.services.users.deleteAccount(context.viewer.id)),
+    }),
+  }),
+  deleteUser: t.withAuth({ admin: true }).field({
+    type: DeletionRef,
+    description: "Admin: deletes another user's account exactly as deleteAccount does. Audited.",
+    errors: { types: [NotFoundError, ValidationError], directResult: true },
+    args: {
+      userId: t.arg.globalID({ required: true, for: UserNode, description: 'The user to delete' }),
+      reason: t.arg.string({ required: false, validate: z.string().max(500), description: 'Kept in the audit log' }),
+    },
+    resolve: async (_root, args, context) => ({
+      typename: 'User',
+      ...(await context.services.users.deleteAccount(args.userId.id, { adminId: context.viewer.id, reason: args.reason })),
+    }),
   }),
 }));

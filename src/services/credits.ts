@@ -359,6 +359,13 @@ export class CreditsService {
     return amount;
   }
 
+  /** A service key names its user: an unknown or deleted one is not found. Signed-in users were checked at sign-in. */
+  private async assertServable(principal: Principal, userId: string, db: Db | Tx = this.deps.prisma) {
+    if (principal.kind !== 'SERVICE') return;
+    const user = isUuid(userId) ? await db.user.findUnique({ where: { id: userId }, select: { deletedAt: true } }) : null;
+    if (!user || user.deletedAt) throw new NotFoundError('User', userId);
+  }
+
   // ------------------------------------------------------------------ the locked account
 
   private transaction<T>(run: (tx: Tx) => Promise<T>): Promise<T> {
@@ -538,6 +545,7 @@ export class CreditsService {
   /** Spends credits for `userId` at once. */
   async deduct(principal: Principal, userId: string, input: SpendInput): Promise<Movement> {
     const amount = await this.priceOf(principal, input);
+    await this.assertServable(principal, userId);
     const key = clientKeyFor(principal, 'deduct', input.idempotencyKey);
     const requestHash = key ? fingerprint({ userId, operation: input.operation, amount, details: input.details ?? null }) : null;
     await this.deps.rateLimiter.consume(`credits:${userId}`);
@@ -584,6 +592,7 @@ export class CreditsService {
    */
   async reserve(principal: Principal, userId: string, input: ReserveInput, tx?: Tx): Promise<ReservationResult> {
     const amount = await this.priceOf(principal, input, tx);
+    await this.assertServable(principal, userId, tx);
     const ttl = input.ttlSeconds ?? this.deps.config.reservationTtlSeconds;
     if (!Number.isInteger(ttl) || ttl < 10 || ttl > 86_400) {
       throw ValidationError.forField('ttlSeconds', 'must be between 10 and 86400');
@@ -956,6 +965,35 @@ export class CreditsService {
       });
       return movement;
     });
+  }
+
+  /**
+   * Admin: gives the user back the whole allowance of the running period (a support gesture after an outage, say).
+   * The period's dates stay; grants are untouched. Audited.
+   */
+  async adminResetAllowance(actorId: string, userId: string, reason: string): Promise<Movement> {
+    if (!isUuid(userId)) throw new NotFoundError('User', userId);
+    if (!reason.trim() || reason.length > 500) throw ValidationError.forField('reason', 'must be 1-500 characters');
+    return this.transaction((tx) =>
+      this.withAccount(tx, userId, async (account) => {
+        const restored = account.balance.allowanceTotal - account.balance.allowanceRemaining;
+        await account.setAllowance({ allowanceRemaining: account.balance.allowanceTotal });
+        const transaction = await account.append({
+          kind: 'ALLOWANCE_RESET',
+          amount: restored,
+          actorId,
+          details: { reason, manual: true, allowanceTotal: account.balance.allowanceTotal } as Prisma.InputJsonObject,
+        });
+        await recordAdminAction(tx, {
+          actorId,
+          action: 'credits.resetAllowance',
+          targetType: 'User',
+          targetId: userId,
+          data: { reason, restored },
+        });
+        return { transaction, balance: account.balance, replayed: false };
+      }),
+    );
   }
 
   /** A signed correction by an admin: positive adds a non-expiring grant, negative takes credits away. */

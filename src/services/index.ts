@@ -78,6 +78,7 @@ export function createServices(deps: ServiceDeps) {
     jobs,
     now,
   });
+  users.onDeleting((userId) => billing.cancelForAccountDeletion(userId));
   const maintenance = new MaintenanceService({
     log,
     billing,

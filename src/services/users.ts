@@ -3,7 +3,7 @@ import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import { recordAdminAction } from './audit.js';
 import type { VerifiedIdentity } from './auth.js';
-import { ConflictError, NotFoundError, ValidationError } from './errors.js';
+import { AuthenticationError, ConflictError, NotFoundError, ValidationError } from './errors.js';
 
 export type UserQuery = Omit<Prisma.UserFindManyArgs, 'where' | 'orderBy' | 'cursor' | 'take' | 'skip'>;
 
@@ -18,7 +18,14 @@ export interface UsersServiceDeps {
 const PREFERENCES_MAX_BYTES = 16 * 1024;
 
 export class UsersService {
+  private readonly beforeDeletion: ((userId: string) => Promise<void>)[] = [];
+
   constructor(private readonly deps: UsersServiceDeps) {}
+
+  /** Work that must happen before an account is deleted, outside the database transaction (cancel at Stripe). */
+  onDeleting(run: (userId: string) => Promise<void>) {
+    this.beforeDeletion.push(run);
+  }
 
   private now() {
     return new Date();
@@ -28,6 +35,7 @@ export class UsersService {
   async provision(identity: VerifiedIdentity, log: Logger = this.deps.log): Promise<User> {
     const { prisma } = this.deps;
     const existing = await prisma.user.findUnique({ where: { externalAuthId: identity.externalAuthId } });
+    if (existing?.deletedAt) throw new AuthenticationError('This account has been deleted');
     if (existing) return existing;
     try {
       return await prisma.$transaction(async (tx) => {
@@ -153,5 +161,48 @@ export class UsersService {
       return { user, created: false };
     }
     return { user: await this.createUser({ email: normalized, role: 'ADMIN' }), created: true };
+  }
+
+  /**
+   * Deletes an account (soft): the subscription is canceled at Stripe first, then personal data is removed, sign-in
+   * sessions go, files are hidden for purge, and the token's subject is refused from now on. The ledger and payments
+   * stay for accounting. By the user themselves, or by an admin (audited).
+   */
+  async deleteAccount(userId: string, actor: { adminId?: string; reason?: string | null } = {}): Promise<{ id: string; deletedAt: Date }> {
+    const { prisma } = this.deps;
+    const user = await prisma.user.findUnique({ where: { id: userId } });
+    if (!user || user.deletedAt) throw new NotFoundError('User', userId);
+    if (actor.adminId === userId) throw ValidationError.forField('userId', 'admins delete their own account with deleteAccount');
+    for (const run of this.beforeDeletion) await run(userId);
+    const deletedAt = this.now();
+    return prisma.$transaction(async (tx) => {
+      const { count } = await tx.user.updateMany({
+        where: { id: userId, deletedAt: null },
+        data: {
+          deletedAt,
+          email: null,
+          emailVerified: null,
+          name: null,
+          image: null,
+          preferences: {},
+          settings: {},
+          role: user.role === 'ADMIN' ? 'USER' : user.role,
+        },
+      });
+      if (count === 0) throw new NotFoundError('User', userId);
+      await tx.session.deleteMany({ where: { userId } });
+      await tx.account.deleteMany({ where: { userId } });
+      await tx.storageObject.updateMany({ where: { userId, deletedAt: null }, data: { deletedAt } });
+      await tx.imageGeneration.updateMany({ where: { userId, deletedAt: null }, data: { deletedAt } });
+      await recordAdminAction(tx, {
+        actorId: actor.adminId ?? null,
+        action: actor.adminId ? 'user.delete' : 'user.deleteOwnAccount',
+        targetType: 'User',
+        targetId: userId,
+        data: { reason: actor.reason ?? null },
+      });
+      this.deps.log.info({ userId, byAdmin: !!actor.adminId }, 'account deleted');
+      return { id: userId, deletedAt };
+    });
   }
 }

@@ -74,6 +74,14 @@ export class BillingService {
     return this.subscriptions.currentSubscriptions(userIds);
   }
 
+  /** Ends a deleted account's subscription at Stripe at once, so nobody is charged for an account that is gone. */
+  async cancelForAccountDeletion(userId: string): Promise<void> {
+    if (!this.core.stripeClient) return;
+    const current = (await this.currentSubscriptions([userId])).get(userId);
+    if (!current || ['CANCELED', 'INCOMPLETE_EXPIRED'].includes(current.status)) return;
+    await this.subscriptions.cancelSubscription(userId, false);
+  }
+
   cancelSubscription(userId: string, atPeriodEnd: boolean): Promise<SubscriptionWithPlan> {
     return this.subscriptions.cancelSubscription(userId, atPeriodEnd);
   }
