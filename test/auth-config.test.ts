@@ -5,6 +5,7 @@ const production = {
   AUTH_JWT_SECRET: 'a-production-jwt-secret-of-32-characters!',
   STORAGE_SIGNING_SECRET: 'a-production-signing-secret-of-32+chars',
   STRIPE_WEBHOOK_SECRET: 'whsec_0123456789abcdefghijklmnopqrstuv',
+  DATABASE_URL: 'postgresql://app@db.internal:5432/app',
 };
 
 function problems(env: Record<string, string>): string[] {

@@ -124,9 +124,10 @@ describe('two instances on one database', () => {
     const moved = await graphql(
       instances[0]!.url,
       `mutation($input: DeductCreditsInput!) { deductCredits(input: $input) { __typename } }`,
-      { input: { operation: 'AI_TEXT_CHAT', amount: 2, idempotencyKey: 'two-instances-1' } },
+      { input: { operation: 'AI_TEXT_CHAT', idempotencyKey: 'two-instances-1' } },
     );
     expect(moved.data.deductCredits.__typename).toBe('CreditMovement');
-    expect((await graphql(instances[1]!.url, balance)).data.viewer.creditBalance.total).toBe(before - 2);
+    // AI_TEXT_CHAT costs 5 credits by default.
+    expect((await graphql(instances[1]!.url, balance)).data.viewer.creditBalance.total).toBe(before - 5);
   });
 });
