@@ -55,7 +55,8 @@ export class FakeStripe {
   readonly prices = new Map<string, Obj>();
   readonly requests: { method: string; path: string; body: Obj }[] = [];
   private failures: { match: string; remaining: number; skip: number }[] = [];
-  private delays: { match: string; ms: number }[] = [];
+  private holds: { matches: string[]; released: Promise<void>; open: () => void }[] = [];
+  private heldWaiting = 0;
   private server!: Server;
   port = 0;
   readonly sdk = new Stripe('sk_test_fake');
@@ -88,13 +89,23 @@ export class FakeStripe {
     this.failures.push({ match, remaining: times, skip: after });
   }
 
-  /** Every request whose "METHOD /path" contains `match` is answered `ms` later (a slow Stripe); `clearDelays` ends it. */
-  delay(match: string, ms: number) {
-    this.delays.push({ match, ms });
+  /**
+   * Every request whose "METHOD /path" contains one of `matches` waits, unanswered, until `releaseHeld()`: a Stripe
+   * that hangs. `heldCount()` says how many are waiting.
+   */
+  hold(...matches: string[]) {
+    let open!: () => void;
+    const released = new Promise<void>((resolve) => (open = resolve));
+    this.holds.push({ matches, released, open });
   }
 
-  clearDelays() {
-    this.delays = [];
+  heldCount() {
+    return this.heldWaiting;
+  }
+
+  releaseHeld() {
+    for (const hold of this.holds) hold.open();
+    this.holds = [];
   }
 
   private async handle(request: IncomingMessage): Promise<{ status: number; body: unknown }> {
@@ -105,8 +116,12 @@ export class FakeStripe {
     const body = method === 'GET' ? parseForm(url.search.slice(1)) : parseForm(Buffer.concat(chunks).toString('utf8'));
     const path = url.pathname;
     this.requests.push({ method, path, body });
-    const delay = this.delays.find((item) => `${method} ${path}`.includes(item.match));
-    if (delay) await new Promise((resolve) => setTimeout(resolve, delay.ms));
+    const hold = this.holds.find((item) => item.matches.some((match) => `${method} ${path}`.includes(match)));
+    if (hold) {
+      this.heldWaiting++;
+      await hold.released;
+      this.heldWaiting--;
+    }
     const failure = this.failures.find((item) => item.remaining > 0 && `${method} ${path}`.includes(item.match));
     if (failure && failure.skip > 0) failure.skip--;
     else if (failure) {
