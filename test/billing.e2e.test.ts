@@ -197,14 +197,14 @@ describe('subscription lifecycle', () => {
     expect(state.payments.edges.map((edge: any) => edge.node.status).sort()).toEqual(['PAID', 'PAID', 'PAID']);
 
     // Cancel at period end, then resume, then cancel again.
-    const cancel = await api.graphql(`mutation { cancelSubscription(atPeriodEnd: true) { __typename ... on Subscription { cancelAtPeriodEnd daysUntilRenewal status } } }`, {}, user.token);
-    expect(cancel.body.data.cancelSubscription).toEqual({ __typename: 'Subscription', cancelAtPeriodEnd: true, daysUntilRenewal: null, status: 'ACTIVE' });
-    const resume = await api.graphql(`mutation { resumeSubscription { __typename ... on Subscription { cancelAtPeriodEnd } } }`, {}, user.token);
-    expect(resume.body.data.resumeSubscription).toEqual({ __typename: 'Subscription', cancelAtPeriodEnd: false });
+    const cancel = await api.graphql(`mutation { cancelSubscription(atPeriodEnd: true) { __typename ... on BillingSubscription { cancelAtPeriodEnd daysUntilRenewal status } } }`, {}, user.token);
+    expect(cancel.body.data.cancelSubscription).toEqual({ __typename: 'BillingSubscription', cancelAtPeriodEnd: true, daysUntilRenewal: null, status: 'ACTIVE' });
+    const resume = await api.graphql(`mutation { resumeSubscription { __typename ... on BillingSubscription { cancelAtPeriodEnd } } }`, {}, user.token);
+    expect(resume.body.data.resumeSubscription).toEqual({ __typename: 'BillingSubscription', cancelAtPeriodEnd: false });
 
     // Plan change: Stripe prorates; the tier follows.
-    const change = await api.graphql(`mutation { changePlan(planKey: "pro") { __typename ... on Subscription { plan { key } tier } } }`, {}, user.token);
-    expect(change.body.data.changePlan).toEqual({ __typename: 'Subscription', plan: { key: 'pro' }, tier: 'PRO' });
+    const change = await api.graphql(`mutation { changePlan(planKey: "pro") { __typename ... on BillingSubscription { plan { key } tier } } }`, {}, user.token);
+    expect(change.body.data.changePlan).toEqual({ __typename: 'BillingSubscription', plan: { key: 'pro' }, tier: 'PRO' });
     expect(fake.requests.some((request) => request.path === `/v1/subscriptions/${sub}` && request.body.proration_behavior === 'always_invoice')).toBe(true);
     expect((await viewer(user.token)).tier).toBe('PRO');
 

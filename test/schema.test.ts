@@ -16,6 +16,11 @@ describe('GraphQL schema', () => {
     );
   });
 
+  it('has no subscription root: GraphQL subscriptions are not served', () => {
+    expect(schema.getSubscriptionType()).toBeUndefined();
+    expect(printed).not.toMatch(/^type Subscription\b/m);
+  });
+
   it('changes only on purpose', () => {
     expect(printed).toMatchSnapshot();
   });

@@ -70,6 +70,7 @@ export const CreditPackRef = builder.prismaObject('CreditPack', {
 });
 
 export const SubscriptionRef = builder.prismaObject('Subscription', {
+  name: 'BillingSubscription',
   fields: (t) => ({
     id: t.exposeID('id'),
     stripeSubscriptionId: t.exposeString('stripeSubscriptionId'),
