@@ -23,7 +23,7 @@ const GRANT = `mutation($userId: ID!, $amount: Int!, $reason: String!, $expiresA
   }
 }`;
 const SET_COSTS = `mutation($costs: [FeatureCostInput!]!) {
-  setFeatureCosts(costs: $costs) { __typename ... on MutationSetFeatureCostsSuccess { data { operation cost } } ... on ValidationError { message } }
+  setFeatureCosts(costs: $costs) { __typename ... on SetFeatureCostsSuccess { data { operation cost } } ... on ValidationError { message } }
 }`;
 
 let api: TestApp;

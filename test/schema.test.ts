@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { printSchema } from 'graphql';
+import { getNamedType, isObjectType, printSchema, type GraphQLObjectType } from 'graphql';
 import { schema } from '../src/schema/index.js';
 
 const printed = `${printSchema(schema)}\n`;
@@ -19,6 +19,20 @@ describe('GraphQL schema', () => {
   it('has no subscription root: GraphQL subscriptions are not served', () => {
     expect(schema.getSubscriptionType()).toBeUndefined();
     expect(printed).not.toMatch(/^type Subscription\b/m);
+  });
+
+  it('names every type on purpose: nothing derived from a root field, connections named after their node', () => {
+    const types = Object.values(schema.getTypeMap()).filter((type) => !type.name.startsWith('__'));
+    const derived = types.filter((type) => /^(Query|Mutation)[A-Z]/.test(type.name)).map((type) => type.name);
+    const misnamedConnections = types
+      .filter((type): type is GraphQLObjectType => isObjectType(type) && type.name.endsWith('Connection'))
+      .filter((connection) => {
+        const edge = getNamedType(connection.getFields().edges.type) as GraphQLObjectType;
+        const node = getNamedType(edge.getFields().node.type);
+        return connection.name !== `${node.name}Connection` || edge.name !== `${node.name}Edge`;
+      })
+      .map((type) => type.name);
+    expect({ derived, misnamedConnections }).toEqual({ derived: [], misnamedConnections: [] });
   });
 
   it('changes only on purpose', () => {

@@ -10,7 +10,7 @@ builder.queryFields((t) => ({
     defaultSize: 20,
     description: 'Admin: service API keys, newest first, revoked ones included',
     resolve: (query, _root, _args, context) => context.prisma.apiKey.findMany({ ...query, orderBy: { id: 'desc' } }),
-  }),
+  }, { name: 'ApiKeyConnection' }, { name: 'ApiKeyEdge' }),
 }));
 
 builder.mutationFields((t) => ({

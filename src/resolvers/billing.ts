@@ -56,7 +56,7 @@ builder.queryFields((t) => ({
     description: 'Admin: Stripe events whose processing failed, newest first',
     resolve: (query, _root, _args, context) =>
       context.prisma.webhookEvent.findMany({ ...query, where: { status: 'FAILED' }, orderBy: { id: 'desc' } }),
-  }),
+  }, { name: 'WebhookEventConnection' }, { name: 'WebhookEventEdge' }),
 }));
 
 builder.mutationFields((t) => ({

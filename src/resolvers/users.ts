@@ -25,7 +25,7 @@ builder.queryFields((t) => ({
         where: context.services.users.searchFilter(args.search),
         orderBy: { id: 'desc' },
       }),
-  }),
+  }, { name: 'UserConnection' }, { name: 'UserEdge' }),
 }));
 
 builder.mutationFields((t) => ({

@@ -171,7 +171,7 @@ builder.prismaObjectFields('User', (t) => ({
     totalCount: true,
     description: 'Payments, newest first',
     query: () => ({ orderBy: { id: 'desc' } }),
-  }),
+  }, { name: 'PaymentConnection' }, { name: 'PaymentEdge' }),
 }));
 
 export const PlanInput = builder.inputType('PlanInput', {

@@ -14,6 +14,7 @@ import { getDatamodel } from '../generated/pothos-types.js';
 import { ValidationError } from '../services/errors.js';
 
 const production = isProductionEnvironment();
+const capitalize = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -48,7 +49,12 @@ export const builder = new SchemaBuilder<{
         ? new GraphQLError('You are not allowed to access this field', { extensions: { code: 'FORBIDDEN' } })
         : new GraphQLError('Sign in to access this field', { extensions: { code: 'UNAUTHENTICATED' } }),
   },
-  errors: { defaultTypes: [] },
+  errors: {
+    defaultTypes: [],
+    // Deliberate names instead of Mutation<Field>Result: deductCredits -> DeductCreditsResult / DeductCreditsSuccess.
+    defaultUnionOptions: { name: ({ fieldName }) => `${capitalize(fieldName)}Result` },
+    defaultResultOptions: { name: ({ fieldName }) => `${capitalize(fieldName)}Success` },
+  },
   prisma: {
     client: (context) => context.prisma,
     dmmf: getDatamodel(),

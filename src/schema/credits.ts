@@ -138,7 +138,7 @@ builder.prismaObjectFields('User', (t) => ({
       },
       orderBy: { id: 'desc' },
     }),
-  }),
+  }, { name: 'CreditTransactionConnection' }, { name: 'CreditTransactionEdge' }),
 }));
 
 const movementFields = builder.objectRef<Movement>('CreditMovement');

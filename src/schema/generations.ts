@@ -144,7 +144,7 @@ builder.prismaObjectFields('User', (t) => ({
       where: context.services.generations.listFilter(null, args),
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
     }),
-  }),
+  }, { name: 'ImageGenerationConnection' }, { name: 'ImageGenerationEdge' }),
 }));
 
 // The where for imageGeneration(id), matching the node's own.

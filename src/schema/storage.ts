@@ -55,7 +55,7 @@ builder.prismaObjectFields('User', (t) => ({
     authScopes: ownerOnly,
     description: 'Your files, newest first',
     query: () => ({ where: { deletedAt: null }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
-  }),
+  }, { name: 'StorageObjectConnection' }, { name: 'StorageObjectEdge' }),
   storageUsedBytes: t.loadable({
     type: 'Float',
     description: 'Bytes your files take, deleted files excluded',
