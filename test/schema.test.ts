@@ -1,8 +1,38 @@
 import { readFileSync } from 'node:fs';
-import { getNamedType, isObjectType, printSchema, type GraphQLObjectType } from 'graphql';
+import {
+  getNamedType,
+  isEnumType,
+  isInputObjectType,
+  isInterfaceType,
+  isObjectType,
+  printSchema,
+  type GraphQLObjectType,
+} from 'graphql';
 import { schema } from '../src/schema/index.js';
 
 const printed = `${printSchema(schema)}\n`;
+
+/** Every type, field, argument, input field and enum value of the schema that has no description. */
+function undescribed(): string[] {
+  const missing: string[] = [];
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (type.name.startsWith('__')) continue;
+    if (!type.description?.trim()) missing.push(type.name);
+    if (isObjectType(type) || isInterfaceType(type)) {
+      for (const field of Object.values(type.getFields())) {
+        if (!field.description?.trim()) missing.push(`${type.name}.${field.name}`);
+        for (const arg of field.args) if (!arg.description?.trim()) missing.push(`${type.name}.${field.name}(${arg.name})`);
+      }
+    }
+    if (isInputObjectType(type)) {
+      for (const field of Object.values(type.getFields())) if (!field.description?.trim()) missing.push(`${type.name}.${field.name}`);
+    }
+    if (isEnumType(type)) {
+      for (const value of type.getValues()) if (!value.description?.trim()) missing.push(`${type.name}.${value.name}`);
+    }
+  }
+  return missing;
+}
 
 describe('GraphQL schema', () => {
   it('the committed schema.graphql matches the code', () => {
@@ -33,6 +63,11 @@ describe('GraphQL schema', () => {
       })
       .map((type) => type.name);
     expect({ derived, misnamedConnections }).toEqual({ derived: [], misnamedConnections: [] });
+  });
+
+  it('describes every type, field, argument, input field and enum value', () => {
+    const missing = undescribed();
+    if (missing.length > 0) throw new Error(`${missing.length} without a description:\n  ${missing.join('\n  ')}`);
   });
 
   it('changes only on purpose', () => {

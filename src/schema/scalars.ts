@@ -19,5 +19,9 @@ builder.addScalarType('NonNegativeInt', NonNegativeIntResolver);
 builder.addScalarType('PositiveInt', PositiveIntResolver);
 builder.addScalarType('BigInt', BigIntResolver);
 
-builder.queryType({});
-builder.mutationType({});
+builder.queryType({
+  description: 'Reads. Anonymous callers see the public catalog; signed-in users see their own data; fields marked Admin need the ADMIN role.',
+});
+builder.mutationType({
+  description: 'Writes. Each answers a union of its result and the typed errors a client can act on; see the README on errors.',
+});
