@@ -124,9 +124,9 @@ const CurrencyRevenueRef = builder.objectRef<CurrencyRevenue>('CurrencyRevenue')
   fields: (t) => ({
     currency: t.exposeString('currency', { description: 'Three-letter ISO 4217 code in lowercase' }),
     payments: t.exposeInt('payments', { description: 'Payments made' }),
-    grossCents: t.exposeFloat('grossCents', { description: 'Amount paid, in cents' }),
-    refundedCents: t.exposeFloat('refundedCents', { description: 'Amount refunded, in cents' }),
-    netCents: t.exposeFloat('netCents', { description: 'grossCents - refundedCents' }),
+    grossCents: t.exposeInt('grossCents', { description: 'Amount paid, in cents' }),
+    refundedCents: t.exposeInt('refundedCents', { description: 'Amount refunded, in cents' }),
+    netCents: t.exposeInt('netCents', { description: 'grossCents - refundedCents' }),
   }),
 });
 

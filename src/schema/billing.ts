@@ -24,7 +24,7 @@ export const CallToActionTypeEnum = builder.enumType(CallToActionType, {
   description: 'What the plan card button does',
   values: {
     CHECKOUT: { description: 'Start createCheckoutSession with this plan' },
-    CONTACT: { description: 'Contact sales (url, usually mailto: or a form)' },
+    CONTACT: { description: 'Contact sales: url opens a contact form' },
     LINK: { description: 'Open url' },
   },
 });
@@ -78,7 +78,7 @@ const CallToAction = builder
     fields: (t) => ({
       type: t.field({ description: 'What the button does', type: CallToActionTypeEnum, resolve: (cta) => cta.type }),
       label: t.exposeString('label', { description: 'Button text; null means the client picks one', nullable: true }),
-      url: t.exposeString('url', { description: 'For CONTACT and LINK: where the button goes (http or https)', nullable: true }),
+      url: t.expose('url', { type: 'URL', description: 'For CONTACT and LINK: where the button goes (http or https)', nullable: true }),
     }),
   });
 
@@ -192,7 +192,7 @@ export const CheckoutSessionRef = builder
     description: 'A Stripe Checkout session: send the customer to url, then call verifyCheckoutSession(sessionId) on return',
     fields: (t) => ({
       sessionId: t.exposeString('sessionId', { description: 'The Stripe session id (cs_...); pass it to verifyCheckoutSession' }),
-      url: t.exposeString('url', { nullable: true, description: 'Where to send the customer to pay' }),
+      url: t.expose('url', { type: 'URL', nullable: true, description: 'Where to send the customer to pay' }),
     }),
   });
 
@@ -218,7 +218,7 @@ export const BillingPortalSessionRef = builder
   .objectRef<{ url: string }>('BillingPortalSession')
   .implement({
     description: 'A Stripe customer portal session, where the customer manages payment methods, invoices and cancellation',
-    fields: (t) => ({ url: t.exposeString('url', { description: 'Send the customer here; valid for a few minutes' }) }),
+    fields: (t) => ({ url: t.expose('url', { type: 'URL', description: 'Send the customer here; valid for a few minutes' }) }),
   });
 
 builder.prismaObjectFields('User', (t) => ({

@@ -27,13 +27,9 @@ export const builder = new SchemaBuilder<{
   Connection: { totalCount: number | (() => number | Promise<number>) };
   Scalars: {
     DateTime: { Input: Date; Output: Date | string };
-    JSON: { Input: unknown; Output: unknown };
     JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
     EmailAddress: { Input: string; Output: string };
-    URL: { Input: URL; Output: URL | string };
-    NonNegativeInt: { Input: number; Output: number };
-    PositiveInt: { Input: number; Output: number };
-    BigInt: { Input: bigint; Output: bigint | number };
+    URL: { Input: string; Output: URL | string };
   };
 }>({
   plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin, DataloaderPlugin, ValidationPlugin],

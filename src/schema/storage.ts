@@ -67,7 +67,7 @@ builder.prismaObjectFields('User', (t) => ({
   }, ...connectionTypes('StorageObject', 'stored files')),
   storageUsedBytes: t.loadable({
     type: 'Float',
-    description: 'Bytes your files take, deleted files excluded',
+    description: 'Bytes your files take, deleted files excluded; a Float because a total can pass the 2^31 limit of Int',
     authScopes: ownerOnly,
     load: async (userIds: string[], context) => {
       const used = await context.services.storage.usedBytes(userIds);

@@ -38,7 +38,7 @@ export const UserNode = builder.prismaNode('User', {
   authScopes: (user, context) =>
     context.viewer?.id === user.id || context.viewer?.role === 'ADMIN' || !!context.apiKey?.scopes.includes('READ'),
   fields: (t) => ({
-    email: t.exposeString('email', { description: 'Sign-in email; null for accounts created without one', nullable: true }),
+    email: t.expose('email', { type: 'EmailAddress', description: 'Sign-in email; null for accounts created without one', nullable: true }),
     name: t.exposeString('name', { description: 'Display name from the identity provider; null if none', nullable: true }),
     role: t.expose('role', { description: 'What the user may do', type: RoleEnum }),
     membershipStatus: t.expose('membershipStatus', { description: 'State of the paid membership', type: MembershipStatusEnum }),
