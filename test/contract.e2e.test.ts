@@ -61,3 +61,21 @@ describe('declared scalars', () => {
     expect(scalars.sort()).toEqual(['Boolean', 'DateTime', 'EmailAddress', 'Float', 'ID', 'Int', 'JSONObject', 'String', 'URL']);
   });
 });
+
+describe('one ID rule', () => {
+  it('refetches catalog objects and ledger rows by their global id; another user reads them as missing', async () => {
+    const plan = (await api.graphql(`{ allPlans { id key } }`, {}, admin.token)).body.data.allPlans[0];
+    const refetched = await api.graphql(`query($id: ID!) { node(id: $id) { __typename ... on Plan { key } } }`, { id: plan.id });
+    expect(refetched.body.data.node).toEqual({ __typename: 'Plan', key: plan.key });
+
+    const bob = await api.signUp('bob-ids');
+    await api.graphql(`mutation($u: ID!) { grantCredits(userId: $u, amount: 5, reason: "welcome") { __typename } }`, { u: bob.id }, admin.token);
+    const ledger = await api.graphql(`{ viewer { creditTransactions(first: 1) { edges { node { id kind amount } } } } }`, {}, bob.token);
+    const row = ledger.body.data.viewer.creditTransactions.edges[0].node;
+    expect(row).toMatchObject({ kind: 'GRANT', amount: 5 });
+    const NODE = `query($id: ID!) { node(id: $id) { __typename ... on CreditTransaction { amount } } }`;
+    expect((await api.graphql(NODE, { id: row.id }, bob.token)).body.data.node).toEqual({ __typename: 'CreditTransaction', amount: 5 });
+    expect((await api.graphql(NODE, { id: row.id }, alice.token)).body.data.node).toBeNull();
+    expect((await api.graphql(NODE, { id: row.id }, admin.token)).body.data.node).toEqual({ __typename: 'CreditTransaction', amount: 5 });
+  });
+});

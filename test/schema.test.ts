@@ -70,6 +70,24 @@ describe('GraphQL schema', () => {
     if (missing.length > 0) throw new Error(`${missing.length} without a description:\n  ${missing.join('\n  ')}`);
   });
 
+  it('has one ID rule: objects with an id implement Node, and foreign keys are objects, not raw ids', () => {
+    const objects = Object.values(schema.getTypeMap()).filter(
+      (type): type is GraphQLObjectType => isObjectType(type) && !type.name.startsWith('__'),
+    );
+    // Deletion names what it hid by the global id it had; it cannot be fetched again.
+    const notNodes = objects
+      .filter((type) => 'id' in type.getFields() && type.name !== 'Deletion')
+      .filter((type) => !type.getInterfaces().some((iface) => iface.name === 'Node'))
+      .map((type) => type.name);
+    // Ids of Stripe objects and of checkout sessions are Stripe's own, shown for support and passed back to Stripe flows.
+    const rawForeignKeys = objects.flatMap((type) =>
+      Object.keys(type.getFields())
+        .filter((name) => /Id$/.test(name) && !/^stripe/.test(name) && name !== 'sessionId')
+        .map((name) => `${type.name}.${name}`),
+    );
+    expect({ notNodes, rawForeignKeys }).toEqual({ notNodes: [], rawForeignKeys: [] });
+  });
+
   it('changes only on purpose', () => {
     expect(printed).toMatchSnapshot();
   });

@@ -12,6 +12,7 @@ import {
 import { builder } from '../schema/builder.js';
 import {
   CreditMovementRef,
+  CreditReservationRef,
   DeductCreditsInput,
   FeatureCostInput,
   FeatureCostRef,
@@ -90,12 +91,12 @@ builder.mutationFields((t) => ({
     authScopes: { loggedIn: true, service: 'SPEND' },
     errors: { types: [NotFoundError, ConflictError, ValidationError], directResult: true },
     args: {
-      reservationId: t.arg.id({ required: true, description: 'The hold id from reserveCredits' }),
+      reservationId: t.arg.globalID({ required: true, for: CreditReservationRef, description: 'Global id of the hold (reservation.id from reserveCredits)' }),
       action: t.arg({ type: ReservationActionEnum, required: true, description: 'CONFIRM to spend, RELEASE to give back' }),
       capture: t.arg.int({ required: false, description: 'CONFIRM only: credits to keep, at most what was held' }),
     },
     resolve: (_root, args, context) =>
-      context.services.credits.finalize(settler(context), String(args.reservationId), args.action, {
+      context.services.credits.finalize(settler(context), args.reservationId.id, args.action, {
         capture: args.capture,
       }),
   }),

@@ -9,6 +9,7 @@ import {
 import { daysUntilRenewal, pickCurrentSubscription, type CheckoutOutcome } from '../services/billing/index.js';
 import { builder } from './builder.js';
 import { connectionTypes } from './connections.js';
+import { ownedByVisibleUser } from './storage.js';
 import { TierEnum } from './users.js';
 
 export const BillingIntervalEnum = builder.enumType(BillingInterval, {
@@ -82,10 +83,10 @@ const CallToAction = builder
     }),
   });
 
-export const PlanRef = builder.prismaObject('Plan', {
+export const PlanRef = builder.prismaNode('Plan', {
+  id: { field: 'id' },
   description: 'A subscription plan on the pricing page. Prices are integer cents in currency.',
   fields: (t) => ({
-    id: t.exposeID('id', { description: 'Plan id' }),
     key: t.exposeString('key', { description: 'Stable key used by createCheckoutSession(planKey) and changePlan, e.g. pro' }),
     name: t.exposeString('name', { description: 'Display name' }),
     description: t.exposeString('description', { description: 'Marketing copy; null if none', nullable: true }),
@@ -109,10 +110,10 @@ export const PlanRef = builder.prismaObject('Plan', {
   }),
 });
 
-export const CreditPackRef = builder.prismaObject('CreditPack', {
+export const CreditPackRef = builder.prismaNode('CreditPack', {
+  id: { field: 'id' },
   description: 'A one-off bundle of credits for sale. The price is integer cents in currency.',
   fields: (t) => ({
-    id: t.exposeID('id', { description: 'Credit pack id' }),
     key: t.exposeString('key', { description: 'Stable key used by createCheckoutSession(packKey)' }),
     name: t.exposeString('name', { description: 'Display name' }),
     description: t.exposeString('description', { description: 'Marketing copy; null if none', nullable: true }),
@@ -127,11 +128,12 @@ export const CreditPackRef = builder.prismaObject('CreditPack', {
   }),
 });
 
-export const SubscriptionRef = builder.prismaObject('Subscription', {
+export const SubscriptionRef = builder.prismaNode('Subscription', {
+  id: { field: 'id' },
+  findUnique: (id, context) => ({ id, ...ownedByVisibleUser(context) }),
   description: 'A Stripe subscription as last reported by Stripe. Visible to its user and to admins.',
   name: 'BillingSubscription',
   fields: (t) => ({
-    id: t.exposeID('id', { description: 'Subscription id' }),
     stripeSubscriptionId: t.exposeString('stripeSubscriptionId', { description: 'The Stripe subscription id (sub_...)' }),
     status: t.expose('status', { description: 'Stripe status; ACTIVE and TRIALING grant the plan allowance', type: SubscriptionStatusEnum }),
     tier: t.field({ description: 'Tier of the plan; null when the price matches no plan', type: TierEnum, nullable: true, select: { plan: true }, resolve: (sub) => sub.plan?.tier ?? null }),
@@ -150,10 +152,11 @@ export const SubscriptionRef = builder.prismaObject('Subscription', {
   }),
 });
 
-export const PaymentRef = builder.prismaObject('Payment', {
+export const PaymentRef = builder.prismaNode('Payment', {
+  id: { field: 'id' },
+  findUnique: (id, context) => ({ id, ...ownedByVisibleUser(context) }),
   description: 'A payment made through Stripe: a subscription invoice or a credit pack. Amounts are integer cents in currency.',
   fields: (t) => ({
-    id: t.exposeID('id', { description: 'Payment id' }),
     kind: t.expose('kind', { description: 'What was paid for', type: PaymentKindEnum }),
     status: t.expose('status', { description: 'Where the money stands', type: PaymentStatusEnum }),
     amountCents: t.exposeInt('amountCents', { description: 'Amount charged, in cents of currency' }),
@@ -170,10 +173,12 @@ export const PaymentRef = builder.prismaObject('Payment', {
   }),
 });
 
-export const WebhookEventRef = builder.prismaObject('WebhookEvent', {
+export const WebhookEventRef = builder.prismaNode('WebhookEvent', {
+  id: { field: 'id' },
+  authScopes: { admin: true },
   description: 'A Stripe event as received on POST /webhooks/stripe. Admin only.',
   fields: (t) => ({
-    id: t.exposeID('id', { description: 'The Stripe event id (evt_...)' }),
+    stripeEventId: t.exposeString('id', { description: 'The Stripe event id (evt_...); replayWebhookEvent takes it' }),
     type: t.exposeString('type', { description: 'Stripe event type, e.g. invoice.paid' }),
     status: t.expose('status', { description: 'Processing state', type: WebhookEventStatusEnum }),
     attempts: t.exposeInt('attempts', { description: 'Processing attempts so far' }),

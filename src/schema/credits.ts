@@ -4,6 +4,8 @@ import { available } from '../services/credits.js';
 import { builder } from './builder.js';
 import { connectionTypes } from './connections.js';
 import { ValidationError } from '../services/errors.js';
+import { ImageGenerationNode } from './generations.js';
+import { ownedByVisibleUser } from './storage.js';
 import { UserNode } from './users.js';
 
 export const CreditTransactionKindEnum = builder.enumType(CreditTransactionKind, {
@@ -84,10 +86,11 @@ export const AffordabilityRef = builder
     }),
   });
 
-export const CreditTransactionRef = builder.prismaObject('CreditTransaction', {
+export const CreditTransactionRef = builder.prismaNode('CreditTransaction', {
+  id: { field: 'id' },
+  findUnique: (id, context) => ({ id, ...ownedByVisibleUser(context) }),
   description: 'One row of the append-only credit ledger. The rows of a user sum to their balance.',
   fields: (t) => ({
-    id: t.exposeID('id', { description: 'Ledger row id' }),
     kind: t.expose('kind', { description: 'Why credits moved', type: CreditTransactionKindEnum }),
     operation: t.exposeString('operation', { description: 'The feature cost key spent on; null for movements not tied to an operation', nullable: true }),
     amount: t.exposeInt('amount', { description: 'Signed: negative when credits left the balance' }),
@@ -99,16 +102,26 @@ export const CreditTransactionRef = builder.prismaObject('CreditTransaction', {
     }),
     refundOf: t.relation('refundOf', { nullable: true, description: 'For a REFUND: the USAGE row whose credits it gives back' }),
     details: t.field({ description: 'Free-form context the caller stored with the movement', type: 'JSONObject', resolve: (row) => (row.details ?? {}) as Record<string, unknown> }),
-    generationId: t.exposeString('generationId', { description: 'The generation this movement paid for or refunded; null otherwise', nullable: true }),
-    reservationId: t.exposeString('reservationId', { description: 'The hold this movement settled; null otherwise', nullable: true }),
+    generation: t.loadable({
+      type: ImageGenerationNode,
+      nullable: true,
+      description: 'The generation this movement paid for or refunded; null otherwise, or once the generation is deleted',
+      load: async (ids: string[], context) => {
+        const rows = await context.prisma.imageGeneration.findMany({ where: { id: { in: ids }, deletedAt: null } });
+        return ids.map((id) => rows.find((row) => row.id === id) ?? null);
+      },
+      resolve: (row) => row.generationId,
+    }),
+    reservation: t.relation('reservation', { nullable: true, description: 'The hold this movement settled; null otherwise' }),
     createdAt: t.expose('createdAt', { description: 'When the credits moved', type: 'DateTime' }),
   }),
 });
 
-export const CreditReservationRef = builder.prismaObject('CreditReservation', {
+export const CreditReservationRef = builder.prismaNode('CreditReservation', {
+  id: { field: 'id' },
+  findUnique: (id, context) => ({ id, ...ownedByVisibleUser(context) }),
   description: 'A hold: credits set aside by reserveCredits (or a generation) until confirmed, released or expired',
   fields: (t) => ({
-    id: t.exposeID('id', { description: 'Hold id; pass it to finalizeReservation(reservationId)' }),
     operation: t.exposeString('operation', { description: 'The feature cost key the hold is for' }),
     amount: t.exposeInt('amount', { description: 'Credits held' }),
     status: t.expose('status', { description: 'State of the hold', type: ReservationStatusEnum }),

@@ -33,10 +33,11 @@ export const GenerationStatusEnum = builder.enumType(GenerationStatus, {
   },
 });
 
-export const GenerationImageRef = builder.prismaObject('GenerationImage', {
+export const GenerationImageRef = builder.prismaNode('GenerationImage', {
+  id: { field: 'id' },
+  findUnique: (id, context) => ({ id, generation: { userId: viewerIdOrNone(context), deletedAt: null }, storageObject: { deletedAt: null } }),
   description: 'One output image of a generation',
   fields: (t) => ({
-    id: t.exposeID('id', { description: 'Image id' }),
     position: t.exposeInt('position', { description: 'Order within the generation, from 0' }),
     width: t.exposeInt('width', { description: 'Width in pixels' }),
     height: t.exposeInt('height', { description: 'Height in pixels' }),

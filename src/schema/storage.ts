@@ -17,6 +17,13 @@ export const StorageProviderEnum = builder.enumType(StorageProvider, {
 const NO_USER = '00000000-0000-0000-0000-000000000000';
 export const viewerIdOrNone = (context: Context) => context.viewer?.id ?? NO_USER;
 
+/**
+ * The where that node(id) adds for objects owned by a user: admins and service keys with READ see every user's,
+ * anyone else only their own (another user's reads as missing, so existence is not revealed).
+ */
+export const ownedByVisibleUser = (context: Context) =>
+  context.viewer?.role === 'ADMIN' || context.apiKey?.scopes.includes('READ') ? {} : { userId: viewerIdOrNone(context) };
+
 /** Fields on User that only the user themselves may read, admins included. */
 export const ownerOnly = (user: { id: string }, _args: unknown, context: Context) => context.viewer?.id === user.id;
 
