@@ -79,3 +79,112 @@ describe('one ID rule', () => {
     expect((await api.graphql(NODE, { id: row.id }, admin.token)).body.data.node).toEqual({ __typename: 'CreditTransaction', amount: 5 });
   });
 });
+
+describe('admin reads', () => {
+  const forbidden = (response: { body: { data?: any; errors?: { extensions?: Record<string, unknown> }[] } }) =>
+    response.body.errors?.map((error) => error.extensions?.code);
+
+  it('adminAuditLog lists admin actions filtered by actor, target, action and time; a non-admin is refused', async () => {
+    const carol = await api.signUp('carol-audit');
+    await api.graphql(`mutation($u: ID!) { setUserRole(userId: $u, role: PREMIUM, reason: "support") { __typename } }`, { u: carol.id }, admin.token);
+    await api.graphql(`mutation($u: ID!) { grantCredits(userId: $u, amount: 3, reason: "sorry") { __typename } }`, { u: carol.id }, admin.token);
+    const AUDIT = `query($actor: ID, $target: ID, $action: String, $from: DateTime, $to: DateTime) {
+      adminAuditLog(actorId: $actor, target: $target, action: $action, from: $from, to: $to, first: 10) {
+        totalCount
+        edges { node { id action targetType actor { id } target { __typename id } data } }
+      }
+    }`;
+    const onCarol = await api.graphql(AUDIT, { actor: admin.id, target: carol.id }, admin.token);
+    expect(onCarol.body.data.adminAuditLog.totalCount).toBe(2);
+    expect(onCarol.body.data.adminAuditLog.edges.map((edge: any) => edge.node.action)).toEqual(['credits.grant', 'user.setRole']);
+    expect(onCarol.body.data.adminAuditLog.edges[1].node).toMatchObject({
+      targetType: 'User',
+      actor: { id: admin.id },
+      target: { __typename: 'User', id: carol.id },
+    });
+
+    const roleChanges = await api.graphql(AUDIT, { target: carol.id, action: 'user.setRole' }, admin.token);
+    expect(roleChanges.body.data.adminAuditLog.totalCount).toBe(1);
+    const future = await api.graphql(AUDIT, { target: carol.id, from: new Date(Date.now() + 60_000).toISOString() }, admin.token);
+    expect(future.body.data.adminAuditLog.totalCount).toBe(0);
+    const past = await api.graphql(AUDIT, { target: carol.id, to: new Date(Date.now() - 60_000).toISOString() }, admin.token);
+    expect(past.body.data.adminAuditLog.totalCount).toBe(0);
+
+    const entryId = onCarol.body.data.adminAuditLog.edges[0].node.id;
+    const asUser = await api.graphql(AUDIT, { target: carol.id }, carol.token);
+    expect(asUser.body.data?.adminAuditLog ?? null).toBeNull();
+    expect(forbidden(asUser)).toEqual(['FORBIDDEN']);
+    const nodeAsUser = await api.graphql(`query($id: ID!) { node(id: $id) { id } }`, { id: entryId }, carol.token);
+    expect(nodeAsUser.body.data?.node ?? null).toBeNull();
+    expect(await api.db.prisma.adminAuditLog.count({ where: { targetId: carol.userId } })).toBe(2);
+  });
+
+  it('users filters by role, tier, membership status and search; a non-admin is refused', async () => {
+    await api.signUp('dave-filter', { email: 'dave@example.com', name: 'Dave Filter' });
+    const USERS = `query($role: Role, $tier: Tier, $status: MembershipStatus, $search: String) {
+      users(role: $role, tier: $tier, membershipStatus: $status, search: $search, first: 50) { totalCount edges { node { email role tier membershipStatus } } }
+    }`;
+    const admins = await api.graphql(USERS, { role: 'ADMIN' }, admin.token);
+    expect(admins.body.data.users.edges.map((edge: any) => edge.node.email)).toEqual(['admin@example.com']);
+    const dave = await api.graphql(USERS, { tier: 'FREE', status: 'INACTIVE', search: 'dave filter' }, admin.token);
+    expect(dave.body.data.users).toEqual({
+      totalCount: 1,
+      edges: [{ node: { email: 'dave@example.com', role: 'USER', tier: 'FREE', membershipStatus: 'INACTIVE' } }],
+    });
+    expect((await api.graphql(USERS, { tier: 'PRO' }, admin.token)).body.data.users.totalCount).toBe(0);
+    expect((await api.graphql(USERS, { status: 'ACTIVE', search: 'dave' }, admin.token)).body.data.users.totalCount).toBe(0);
+
+    const asUser = await api.graphql(USERS, { role: 'ADMIN' }, alice.token);
+    expect(asUser.body.data?.users ?? null).toBeNull();
+    expect(forbidden(asUser)).toEqual(['FORBIDDEN']);
+  });
+
+  it("an admin reads a user's subscription event history; the user themselves and other users cannot", async () => {
+    const erin = await api.signUp('erin-subs');
+    const subscription = await api.db.prisma.subscription.create({
+      data: { stripeSubscriptionId: 'sub_erin', stripeCustomerId: 'cus_erin', userId: erin.userId, status: 'ACTIVE' },
+    });
+    await api.db.prisma.subscriptionEvent.create({
+      data: { userId: erin.userId, subscriptionId: subscription.id, type: 'created', toStatus: 'ACTIVE', stripeEventId: 'evt_1' },
+    });
+    await api.db.prisma.subscriptionEvent.create({
+      data: { userId: erin.userId, subscriptionId: subscription.id, type: 'status_changed', fromStatus: 'ACTIVE', toStatus: 'PAST_DUE', stripeEventId: 'evt_2' },
+    });
+    const HISTORY = `query($id: ID!) { node(id: $id) { ... on User {
+      subscriptionEvents(first: 10) { totalCount edges { node { type fromStatus toStatus stripeEventId subscription { stripeSubscriptionId } } } }
+    } } }`;
+    const asAdmin = await api.graphql(HISTORY, { id: erin.id }, admin.token);
+    expect(asAdmin.body.data.node.subscriptionEvents).toEqual({
+      totalCount: 2,
+      edges: [
+        { node: { type: 'status_changed', fromStatus: 'ACTIVE', toStatus: 'PAST_DUE', stripeEventId: 'evt_2', subscription: { stripeSubscriptionId: 'sub_erin' } } },
+        { node: { type: 'created', fromStatus: null, toStatus: 'ACTIVE', stripeEventId: 'evt_1', subscription: { stripeSubscriptionId: 'sub_erin' } } },
+      ],
+    });
+    for (const token of [erin.token, alice.token]) {
+      const refused = await api.graphql(HISTORY, { id: erin.id }, token);
+      expect(refused.body.data?.node?.subscriptionEvents ?? null).toBeNull();
+      expect(forbidden(refused)).toEqual(['FORBIDDEN']);
+    }
+  });
+
+  it("an admin reads a user's generations; another user cannot", async () => {
+    const frank = await api.signUp('frank-gens');
+    const created = await api.graphql(
+      `mutation { createImageGeneration(input: { prompt: "a red kite" }) { __typename ... on ImageGeneration { id } } }`,
+      {},
+      frank.token,
+    );
+    expect(created.body.data.createImageGeneration.__typename).toBe('ImageGeneration');
+    const GENERATIONS = `query($id: ID!) { node(id: $id) { ... on User { imageGenerations(first: 5) { totalCount edges { node { id prompt status } } } } } }`;
+    const asAdmin = await api.graphql(GENERATIONS, { id: frank.id }, admin.token);
+    expect(asAdmin.body.errors).toBeUndefined();
+    expect(asAdmin.body.data.node.imageGenerations).toEqual({
+      totalCount: 1,
+      edges: [{ node: { id: created.body.data.createImageGeneration.id, prompt: 'a red kite', status: 'PENDING' } }],
+    });
+    const asOther = await api.graphql(GENERATIONS, { id: frank.id }, alice.token);
+    expect(asOther.body.data?.node ?? null).toBeNull();
+    expect(forbidden(asOther)).toContain('FORBIDDEN');
+  });
+});

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../services/errors.js';
 import { builder } from '../schema/builder.js';
 import { connectionTypes } from '../schema/connections.js';
-import { RoleEnum, UserNode } from '../schema/users.js';
+import { MembershipStatusEnum, RoleEnum, TierEnum, UserNode } from '../schema/users.js';
 
 builder.queryFields((t) => ({
   viewer: t.prismaField({
@@ -18,19 +18,21 @@ builder.queryFields((t) => ({
     cursor: 'id',
     maxSize: 100,
     defaultSize: 20,
-    totalCount: (_parent, args, context) =>
-      context.prisma.user.count({ where: context.services.users.searchFilter(args.search) }),
+    totalCount: (_parent, args, context) => context.prisma.user.count({ where: context.services.users.listFilter(args) }),
     args: {
       search: t.arg.string({
         required: false,
         validate: z.string().max(200),
         description: 'Part of the email or name, case-insensitive, at most 200 characters',
       }),
+      role: t.arg({ type: RoleEnum, required: false, description: 'Only users with this role' }),
+      tier: t.arg({ type: TierEnum, required: false, description: 'Only users on this tier' }),
+      membershipStatus: t.arg({ type: MembershipStatusEnum, required: false, description: 'Only users in this membership status' }),
     },
     resolve: (query, _root, args, context) =>
       context.prisma.user.findMany({
         ...query,
-        where: context.services.users.searchFilter(args.search),
+        where: context.services.users.listFilter(args),
         orderBy: { id: 'desc' },
       }),
   }, ...connectionTypes('User', 'users')),

@@ -339,3 +339,41 @@ export const CreateCheckoutSessionInput = builder.inputType('CreateCheckoutSessi
     cancelUrl: t.string({ description: 'Where Stripe sends the customer on cancel (http or https)', required: true }),
   }),
 });
+
+export const SubscriptionEventNode = builder.prismaNode('SubscriptionEvent', {
+  id: { field: 'id' },
+  description: 'One change of a user subscription as the server applied it (created, status change, plan change, period end). Admin only.',
+  authScopes: { admin: true },
+  fields: (t) => ({
+    type: t.exposeString('type', { description: 'What happened: created, status_changed, updated or subscription.period_ended' }),
+    fromStatus: t.exposeString('fromStatus', { nullable: true, description: 'Status before; null for a new subscription' }),
+    toStatus: t.exposeString('toStatus', { nullable: true, description: 'Status after' }),
+    subscription: t.relation('subscription', { nullable: true, description: 'The subscription; null once it is gone' }),
+    stripeEventId: t.exposeString('stripeEventId', {
+      nullable: true,
+      description: 'The Stripe event (evt_...) that caused it; null for changes the server made on its own',
+    }),
+    data: t.field({
+      type: 'JSONObject',
+      description: 'What changed, and why',
+      resolve: (event) => (event.data ?? {}) as Record<string, unknown>,
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the change was applied' }),
+  }),
+});
+
+builder.prismaObjectFields('User', (t) => ({
+  subscriptionEvents: t.relatedConnection(
+    'subscriptionEvents',
+    {
+      cursor: 'id',
+      maxSize: 100,
+      defaultSize: 20,
+      totalCount: true,
+      authScopes: { admin: true },
+      description: 'Admin: the history of this user subscriptions, newest first',
+      query: () => ({ orderBy: { id: 'desc' } }),
+    },
+    ...connectionTypes('SubscriptionEvent', 'subscription events'),
+  ),
+}));

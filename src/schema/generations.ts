@@ -2,7 +2,7 @@ import type { Context } from '../context.js';
 import { GenerationQuality, GenerationStatus, GenerationType } from '../generated/prisma/enums.js';
 import { builder } from './builder.js';
 import { connectionTypes } from './connections.js';
-import { ownerOnly, StorageObjectNode, viewerIdOrNone } from './storage.js';
+import { ownerOrAdmin, StorageObjectNode, viewerIdOrNone } from './storage.js';
 
 export const GenerationTypeEnum = builder.enumType(GenerationType, {
   name: 'GenerationType',
@@ -66,7 +66,7 @@ export const ImageGenerationNode = builder.prismaNode('ImageGeneration', {
   nullable: true,
   // Another user's or a deleted generation reads as missing, through node(id) as much as imageGeneration(id).
   findUnique: (id, context) => ({ id, userId: viewerIdOrNone(context), deletedAt: null }),
-  authScopes: (generation, context) => context.viewer?.id === generation.userId,
+  authScopes: (generation, context) => context.viewer?.id === generation.userId || context.viewer?.role === 'ADMIN',
   fields: (t) => ({
     type: t.expose('type', { description: 'What kind of work it does', type: GenerationTypeEnum }),
     status: t.expose('status', { description: 'Where it stands; poll until COMPLETED or FAILED', type: GenerationStatusEnum }),
@@ -166,8 +166,8 @@ builder.prismaObjectFields('User', (t) => ({
     maxSize: 100,
     defaultSize: 20,
     totalCount: true,
-    authScopes: ownerOnly,
-    description: 'Your generations, newest first; deleted ones are left out',
+    authScopes: ownerOrAdmin,
+    description: 'Generations, newest first; deleted ones are left out. The user themselves, and admins.',
     args: {
       status: t.arg({ type: GenerationStatusEnum, required: false, description: 'Only generations in this status' }),
       type: t.arg({ type: GenerationTypeEnum, required: false, description: 'Only generations of this type' }),

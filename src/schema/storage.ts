@@ -24,6 +24,10 @@ export const viewerIdOrNone = (context: Context) => context.viewer?.id ?? NO_USE
 export const ownedByVisibleUser = (context: Context) =>
   context.viewer?.role === 'ADMIN' || context.apiKey?.scopes.includes('READ') ? {} : { userId: viewerIdOrNone(context) };
 
+/** Fields on User that the user themselves and admins may read. */
+export const ownerOrAdmin = (user: { id: string }, _args: unknown, context: Context) =>
+  context.viewer?.id === user.id || context.viewer?.role === 'ADMIN';
+
 /** Fields on User that only the user themselves may read, admins included. */
 export const ownerOnly = (user: { id: string }, _args: unknown, context: Context) => context.viewer?.id === user.id;
 
@@ -33,7 +37,7 @@ export const StorageObjectNode = builder.prismaNode('StorageObject', {
   nullable: true,
   // Another user's or a deleted file reads as missing through node(id), not as forbidden: existence is not revealed.
   findUnique: (id, context) => ({ id, userId: viewerIdOrNone(context), deletedAt: null }),
-  authScopes: (object, context) => context.viewer?.id === object.userId,
+  authScopes: (object, context) => context.viewer?.id === object.userId || context.viewer?.role === 'ADMIN',
   fields: (t) => ({
     name: t.exposeString('name', { description: 'File name, e.g. image-1.png' }),
     contentType: t.exposeString('contentType', { description: 'MIME type, e.g. image/png' }),
