@@ -188,3 +188,12 @@ describe('admin reads', () => {
     expect(forbidden(asOther)).toContain('FORBIDDEN');
   });
 });
+
+describe('workspace features', () => {
+  it('are gone: the unused Feature table is dropped by a migration', async () => {
+    const [{ table }] = await api.db.prisma.$queryRaw<{ table: string | null }[]>`SELECT to_regclass('public."Feature"')::text AS table`;
+    expect(table).toBeNull();
+    const [{ plans }] = await api.db.prisma.$queryRaw<{ plans: string | null }[]>`SELECT to_regclass('public."Plan"')::text AS plans`;
+    expect(plans).toBe('"Plan"');
+  });
+});
