@@ -5,8 +5,10 @@ import {
   isInputObjectType,
   isInterfaceType,
   isObjectType,
+  isUnionType,
   printSchema,
   type GraphQLObjectType,
+  type GraphQLUnionType,
 } from 'graphql';
 import { schema } from '../src/schema/index.js';
 
@@ -86,6 +88,22 @@ describe('GraphQL schema', () => {
         .map((name) => `${type.name}.${name}`),
     );
     expect({ notNodes, rawForeignKeys }).toEqual({ notNodes: [], rawForeignKeys: [] });
+  });
+
+  it('answers every mutation with a union of its result and typed errors, ValidationError always among them', () => {
+    const mutations = Object.values(schema.getMutationType()!.getFields());
+    const notUnions = mutations.filter((field) => !isUnionType(getNamedType(field.type))).map((field) => field.name);
+    const withoutShared = mutations
+      .filter((field) => isUnionType(getNamedType(field.type)))
+      .filter((field) => !(getNamedType(field.type) as GraphQLUnionType).getTypes().some((type) => type.name === 'ValidationError'))
+      .map((field) => field.name);
+    const untypedErrors = mutations.flatMap((field) => {
+      const union = getNamedType(field.type);
+      if (!isUnionType(union)) return [];
+      const errors = union.getTypes().filter((type) => type.name.endsWith('Error'));
+      return errors.filter((type) => !type.getInterfaces().some((iface) => iface.name === 'Error')).map((type) => `${field.name}: ${type.name}`);
+    });
+    expect({ notUnions, withoutShared, untypedErrors }).toEqual({ notUnions: [], withoutShared: [], untypedErrors: [] });
   });
 
   it('changes only on purpose', () => {

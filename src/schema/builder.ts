@@ -46,7 +46,8 @@ export const builder = new SchemaBuilder<{
         : new GraphQLError('Sign in to access this field', { extensions: { code: 'UNAUTHENTICATED' } }),
   },
   errors: {
-    defaultTypes: [],
+    // Every field with a result union can refuse its input; field-specific errors are listed on the field.
+    defaultTypes: [ValidationError],
     // Deliberate names instead of Mutation<Field>Result: deductCredits -> DeductCreditsResult / DeductCreditsSuccess.
     defaultUnionOptions: {
       name: ({ fieldName }) => `${capitalize(fieldName)}Result`,
