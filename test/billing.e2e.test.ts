@@ -307,8 +307,8 @@ describe('webhooks', () => {
     expect(failed).toMatchObject({ status: 'FAILED', attempts: 1 });
     expect(failed.lastError).toContain('injected failure');
 
-    const list = await api.graphql(`query { failedWebhookEvents(first: 10) { totalCount edges { node { id type attempts lastError } } } }`, {}, adminToken);
-    expect(list.body.data.failedWebhookEvents.edges.map((edge: any) => edge.node.id)).toContain(event.id);
+    const list = await api.graphql(`query { failedWebhookEvents(first: 10) { totalCount edges { node { stripeEventId type attempts lastError } } } }`, {}, adminToken);
+    expect(list.body.data.failedWebhookEvents.edges.map((edge: any) => edge.node.stripeEventId)).toContain(event.id);
     const user2 = await newUser(api, 'not-admin');
     expect((await api.graphql(`query { failedWebhookEvents { totalCount } }`, {}, user2.token)).body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
 
