@@ -53,6 +53,7 @@ const envSchema = z.object({
   AUTH_JWKS_URL: optionalUrl,
   AUTH_ISSUER: optionalString,
   AUTH_AUDIENCE: optionalString,
+  AUTH_MAX_TOKEN_LIFETIME_SECONDS: integer(86_400, 60, 31_536_000),
   ADMIN_EMAILS: list,
 
   CORS_ORIGINS: list,
@@ -139,6 +140,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.NODE_ENV === 'production' && !e.STORAGE_SIGNING_SECRET) {
     problems.push('STORAGE_SIGNING_SECRET: required in production');
   }
+  if (e.NODE_ENV === 'production' && e.STORAGE_SIGNING_SECRET && e.STORAGE_SIGNING_SECRET.length < 32) {
+    problems.push('STORAGE_SIGNING_SECRET: must be at least 32 characters in production');
+  }
+  if (e.NODE_ENV === 'production' && e.STRIPE_WEBHOOK_SECRET && e.STRIPE_WEBHOOK_SECRET.length < 32) {
+    problems.push('STRIPE_WEBHOOK_SECRET: must be at least 32 characters in production');
+  }
   if (problems.length) throw new ConfigError(problems);
 
   const production = e.NODE_ENV === 'production';
@@ -160,6 +167,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       jwksUrl: e.AUTH_JWKS_URL,
       issuer: e.AUTH_ISSUER,
       audience: e.AUTH_AUDIENCE,
+      maxTokenLifetimeSeconds: e.AUTH_MAX_TOKEN_LIFETIME_SECONDS,
       adminEmails: e.ADMIN_EMAILS.map((email) => email.toLowerCase()),
     },
     graphql: {

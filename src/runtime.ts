@@ -13,13 +13,13 @@ export interface Runtime {
 }
 
 /** Services plus the job queue they send to; workers run only where JOBS_ENABLED is true. */
-export function createRuntime(options: { config: Config; log: Logger; prisma: Db; databaseUrl: string }): Runtime {
+export function createRuntime(options: { config: Config; log: Logger; prisma: Db; databaseUrl: string; now?: () => Date }): Runtime {
   const queue = new JobQueue({
     connectionString: options.databaseUrl,
     log: options.log,
     workersEnabled: options.config.jobsEnabled,
   });
-  const services = createServices({ prisma: options.prisma, config: options.config, log: options.log, jobs: queue });
+  const services = createServices({ prisma: options.prisma, config: options.config, log: options.log, jobs: queue, now: options.now });
   queue.define(...allJobs(services));
   return {
     services,

@@ -4,6 +4,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import cors from '@fastify/cors';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
+import { PothosValidationError } from '@pothos/core';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { randomUUID } from 'node:crypto';
@@ -14,11 +15,12 @@ import type { User } from './generated/prisma/client.js';
 import { authenticateCaller } from './http/authenticate.js';
 import { registerFileRoutes } from './http/files.js';
 import { registerGraphiQL } from './http/graphiql.js';
+import { argumentGuard } from './http/graphql-arguments.js';
 import { createMetrics } from './http/metrics.js';
 import { stripeWebhooks } from './http/stripe-webhooks.js';
 import type { Logger } from './logger.js';
 import { schema } from './schema/index.js';
-import { AuthenticationError, DomainError } from './services/errors.js';
+import { AuthenticationError, AuthenticationUnavailableError, DomainError } from './services/errors.js';
 import type { ServiceCaller } from './services/api-keys.js';
 import type { Services } from './services/index.js';
 
@@ -51,7 +53,7 @@ const CLIENT_ERROR_CODES = new Set([
 ]);
 
 function isClientError(error: unknown): boolean {
-  if (error instanceof DomainError) return true;
+  if (error instanceof DomainError || error instanceof PothosValidationError) return true;
   if (error instanceof GraphQLError) {
     const code = error.extensions?.code;
     return typeof code === 'string' && CLIENT_ERROR_CODES.has(code);
@@ -59,20 +61,35 @@ function isClientError(error: unknown): boolean {
   return false;
 }
 
+// graphql-js suggests close matches ("Did you mean ...?"), which spells out the schema when introspection is off.
+const SUGGESTION = /\s*Did you mean [^?]*\?/g;
+
 /** Expected failures keep their message and code; anything else is logged with the request id and masked. */
-function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-  const original = unwrapResolverError(error);
-  if (original instanceof DomainError) {
-    return { ...formatted, message: original.message, extensions: { code: original.code } };
-  }
-  const code = formatted.extensions?.code;
-  if (typeof code === 'string' && CLIENT_ERROR_CODES.has(code)) return formatted;
-  if (original instanceof GraphQLError && !original.originalError && code === undefined) return formatted;
-  return {
-    message: 'Internal server error',
-    locations: formatted.locations,
-    path: formatted.path,
-    extensions: { code: 'INTERNAL_SERVER_ERROR' },
+function createErrorFormatter(production: boolean) {
+  const hideSuggestions = (formatted: GraphQLFormattedError): GraphQLFormattedError =>
+    production ? { ...formatted, message: formatted.message.replace(SUGGESTION, '') } : formatted;
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    if (original instanceof DomainError) {
+      return { ...formatted, message: original.message, extensions: { code: original.code } };
+    }
+    if (original instanceof PothosValidationError) {
+      return {
+        message: original.message,
+        locations: formatted.locations,
+        path: formatted.path,
+        extensions: { code: 'BAD_USER_INPUT' },
+      };
+    }
+    const code = formatted.extensions?.code;
+    if (typeof code === 'string' && CLIENT_ERROR_CODES.has(code)) return hideSuggestions(formatted);
+    if (original instanceof GraphQLError && !original.originalError && code === undefined) return hideSuggestions(formatted);
+    return {
+      message: 'Internal server error',
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    };
   };
 }
 
@@ -91,6 +108,22 @@ const logUnexpectedErrors: ApolloServerPlugin<Context> = {
     };
   },
 };
+
+const STATUS_BY_CODE: Record<string, number> = {
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  ACCOUNT_BANNED: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  AUTHENTICATION_UNAVAILABLE: 503,
+  BILLING_NOT_CONFIGURED: 503,
+};
+
+function describeClientError(status: number, message: string, contentType: string | undefined): string {
+  if (status !== 415) return message;
+  const given = (contentType ?? 'none').replace(/[^\x20-\x7e]/g, '').slice(0, 100);
+  return `Unsupported content-type "${given}"; send application/json`;
+}
 
 function graphqlErrorBody(message: string, code: string, extra: Record<string, unknown> = {}) {
   return { errors: [{ message, extensions: { code, ...extra } }] };
@@ -113,6 +146,31 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   }) as unknown as FastifyInstance;
   app.decorateRequest('viewer', null);
   app.decorateRequest('apiKey', null);
+
+  // Set before any route is registered: Fastify binds a route's error handler when the route is added.
+  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+    if (error instanceof DomainError) {
+      const status = STATUS_BY_CODE[error.code] ?? 400;
+      if (error instanceof AuthenticationError) reply.header('www-authenticate', 'Bearer');
+      if (error instanceof AuthenticationUnavailableError) reply.header('retry-after', String(error.retryAfterSeconds));
+      request.log.info({ code: error.code, reason: error.message }, 'request refused');
+      return reply.code(status).send({ error: error.message, code: error.code, requestId: request.id });
+    }
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status >= 500) {
+      request.log.error({ err: error }, 'unhandled request error');
+      return reply.code(500).send({ error: 'Internal server error', requestId: request.id });
+    }
+    request.log.info({ reason: error.message }, 'client error');
+    return reply
+      .code(status)
+      .send({ error: describeClientError(status, error.message, request.headers['content-type']), requestId: request.id });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .code(404)
+      .send({ error: `No route for ${request.method} ${request.url.split('?')[0].slice(0, 200)}`, requestId: request.id }),
+  );
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -139,7 +197,9 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   const armor = new ApolloArmor({
     maxDepth: { n: config.graphql.maxDepth },
     maxAliases: { n: config.graphql.maxAliases },
-    maxTokens: { n: config.graphql.maxTokens },
+    // graphql-armor's token limit throws from a hook that turns every syntax error into HTTP 500; the parser's own
+    // limit (parseOptions below) answers 400.
+    maxTokens: { enabled: false },
     costLimit: { maxCost: config.graphql.maxCost },
     blockFieldSuggestion: { enabled: config.production },
   });
@@ -149,13 +209,15 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     introspection: config.graphql.introspection,
     // Apollo would stop itself on SIGTERM before Fastify finishes in-flight requests; main.ts owns shutdown.
     stopOnTerminationSignals: false,
-    formatError,
+    formatError: createErrorFormatter(config.production),
     includeStacktraceInErrorResponses: false,
+    parseOptions: { maxTokens: config.graphql.maxTokens },
     validationRules: [...protection.validationRules],
     plugins: [
       // graphql-armor is typed against Apollo's CommonJS build; the runtime is shared.
       ...(protection.plugins as unknown as ApolloServerPlugin<Context>[]),
       ApolloServerPluginLandingPageDisabled(),
+      argumentGuard<Context>(),
       logUnexpectedErrors,
       {
         async requestDidStart() {
@@ -205,6 +267,12 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
             .header('www-authenticate', 'Bearer')
             .send(graphqlErrorBody(error.message, error.code));
         }
+        if (error instanceof AuthenticationUnavailableError) {
+          return reply
+            .code(503)
+            .header('retry-after', String(error.retryAfterSeconds))
+            .send(graphqlErrorBody(error.message, error.code));
+        }
         if (error instanceof DomainError) return reply.code(409).send(graphqlErrorBody(error.message, error.code));
         throw error;
       }
@@ -247,14 +315,6 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   app.get('/metrics', async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
-
-  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
-    const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
-    if (status >= 500) request.log.error({ err: error }, 'unhandled request error');
-    return reply
-      .code(status)
-      .send({ error: status >= 500 ? 'Internal server error' : error.message, requestId: request.id });
-  });
 
   return app;
 }

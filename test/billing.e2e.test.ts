@@ -138,7 +138,7 @@ describe('checkout', () => {
     expect((await ledger(user.userId)).filter((row) => row.kind === 'PURCHASE')).toHaveLength(1);
 
     // Spends all 10 of the allowance and 70 of the pack, then the whole payment is refunded.
-    await api.graphql(`mutation { deductCredits(input: { operation: "AI_IMAGE_GENERATION", amount: 80 }) { __typename } }`, {}, user.token);
+    await api.graphql(`mutation { deductCredits(input: { operation: "AI_IMAGE_GENERATION", quantity: 8 }) { __typename } }`, {}, user.token);
     const charge = fake.refund(completed.payment_intent, 500, 500);
     expect((await deliver('charge.refunded', charge)).result.status).toBe('PROCESSED');
     expect((await deliver('charge.refunded', charge)).result.status).toBe('PROCESSED');
@@ -165,7 +165,7 @@ describe('subscription lifecycle', () => {
     await deliver('customer.subscription.created', fake.subscriptions.get(sub)!);
     const firstInvoice = fake.sessions.get(user.sessionId)!.invoice;
     await deliver('invoice.paid', fake.invoices.get(firstInvoice)!);
-    await api.graphql(`mutation { deductCredits(input: { operation: "AI_IMAGE_GENERATION", amount: 40 }) { __typename } }`, {}, user.token);
+    await api.graphql(`mutation { deductCredits(input: { operation: "AI_IMAGE_GENERATION", quantity: 4 }) { __typename } }`, {}, user.token);
     expect((await viewer(user.token)).creditBalance.allowanceRemaining).toBe(60);
 
     // Renewal: the allowance is set again for the new period, once per invoice even when delivered twice.
@@ -178,7 +178,8 @@ describe('subscription lifecycle', () => {
     state = await viewer(user.token);
     expect(state.creditBalance).toMatchObject({ allowanceTotal: 100, allowanceRemaining: 100 });
     expect(new Date(state.creditBalance.nextResetAt).getTime()).toBe(fake.subscriptions.get(sub)!.items.data[0].current_period_end * 1000);
-    expect((await ledger(user.userId)).filter((row) => row.idempotencyKey === `invoice:${renewal.id}`)).toHaveLength(1);
+    const renewedPeriod = new Date(fake.subscriptions.get(sub)!.items.data[0].current_period_start * 1000).toISOString();
+    expect((await ledger(user.userId)).filter((row) => row.idempotencyKey === `sys:allowance-period:${sub}:${renewedPeriod}`)).toHaveLength(1);
 
     // Payment fails: past due, no longer premium.
     fake.advancePeriod(sub);
@@ -242,7 +243,8 @@ describe('subscription lifecycle', () => {
     expect(row).toMatchObject({ status: 'ACTIVE', cancelAtPeriodEnd: true });
     expect(row.lastEventAt?.getTime()).toBe((now + 20) * 1000);
     // The first period's allowance was granted once, despite four deliveries.
-    expect((await ledger(user.userId)).filter((entry) => entry.idempotencyKey === `subscription-start:${subscription.id}`)).toHaveLength(1);
+    const firstPeriod = new Date(subscription.items.data[0].current_period_start * 1000).toISOString();
+    expect((await ledger(user.userId)).filter((entry) => entry.idempotencyKey === `sys:allowance-period:${subscription.id}:${firstPeriod}`)).toHaveLength(1);
   });
 
   it('a trial is PREMIUM with its trial end; trial_will_end is recorded once', async () => {

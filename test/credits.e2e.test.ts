@@ -160,7 +160,7 @@ describe('concurrency', () => {
     expect(usage._sum.amount).toBe(final.total - initial);
     expect(usage._min.balanceAfter).toBeGreaterThanOrEqual(0);
     expect(await ledgerSum(userId)).toBe(final.total);
-  }, 180_000);
+  }, 360_000);
 
   it('the same idempotency key sent twice at once moves credits once and answers the same', async () => {
     const { token, userId } = await newUser('twice');
@@ -349,8 +349,8 @@ describe('access and validation', () => {
       { id: victim.id },
       attacker.token,
     );
-    expect(response.body.data?.node ?? null).toBeNull();
-    expect(response.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    // Another user's id reads exactly like one that does not exist.
+    expect(response.body).toEqual({ data: { node: null } });
   });
 
   it.each([

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { BillingNotConfiguredError, WebhookSignatureError } from '../services/errors.js';
+import { BillingNotConfiguredError, WebhookPayloadError, WebhookSignatureError } from '../services/errors.js';
 import type { Services } from '../services/index.js';
 
 /**
@@ -20,10 +20,14 @@ export async function stripeWebhooks(app: FastifyInstance, options: { services: 
       return reply.code(200).send({ received: true, eventId, duplicate });
     } catch (error) {
       if (error instanceof WebhookSignatureError) {
-        request.log.warn({ reason: error.message }, 'stripe webhook refused');
-        return reply.code(400).send({ error: 'invalid signature' });
+        request.log.info({ reason: error.message }, 'stripe webhook refused');
+        return reply.code(400).send({ error: 'invalid signature', requestId: request.id });
       }
-      if (error instanceof BillingNotConfiguredError) return reply.code(503).send({ error: error.message });
+      if (error instanceof WebhookPayloadError) {
+        request.log.info({ reason: error.message }, 'stripe webhook refused');
+        return reply.code(400).send({ error: `invalid event: ${error.message}`, requestId: request.id });
+      }
+      if (error instanceof BillingNotConfiguredError) return reply.code(503).send({ error: error.message, requestId: request.id });
       throw error;
     }
   });

@@ -139,6 +139,9 @@ builder.mutationFields((t) => ({
     description: 'Admin: creates or updates operation costs. Audited.',
     errors: { types: [ValidationError], dataField: { description: 'Every feature cost after the change, by operation' } },
     args: { costs: t.arg({ type: [FeatureCostInput], required: true, description: 'Costs to create or update; operations not listed stay as they are' }) },
-    resolve: (_query, _root, args, context) => context.services.credits.setFeatureCosts(context.viewer.id, args.costs),
+    resolve: async (query, _root, args, context) => {
+      await context.services.credits.setFeatureCosts(context.viewer.id, args.costs);
+      return context.prisma.featureCost.findMany({ ...query, orderBy: { operation: 'asc' } });
+    },
   }),
 }));

@@ -15,6 +15,7 @@ const targetLoaders: Record<string, (context: Context, id: string) => Promise<ob
 export const AuditLogEntryNode = builder.prismaNode('AdminAuditLog', {
   name: 'AuditLogEntry',
   id: { field: 'id' },
+  nullable: true,
   description: 'One admin action (or operator command), written in the same transaction as the change. Admin only.',
   authScopes: { admin: true },
   fields: (t) => ({

@@ -85,6 +85,7 @@ const CallToAction = builder
 
 export const PlanRef = builder.prismaNode('Plan', {
   id: { field: 'id' },
+  nullable: true,
   description: 'A subscription plan on the pricing page. Prices are integer cents in currency.',
   fields: (t) => ({
     key: t.exposeString('key', { description: 'Stable key used by createCheckoutSession(planKey) and changePlan, e.g. pro' }),
@@ -112,6 +113,7 @@ export const PlanRef = builder.prismaNode('Plan', {
 
 export const CreditPackRef = builder.prismaNode('CreditPack', {
   id: { field: 'id' },
+  nullable: true,
   description: 'A one-off bundle of credits for sale. The price is integer cents in currency.',
   fields: (t) => ({
     key: t.exposeString('key', { description: 'Stable key used by createCheckoutSession(packKey)' }),
@@ -130,6 +132,7 @@ export const CreditPackRef = builder.prismaNode('CreditPack', {
 
 export const SubscriptionRef = builder.prismaNode('Subscription', {
   id: { field: 'id' },
+  nullable: true,
   findUnique: (id, context) => ({ id, ...ownedByVisibleUser(context) }),
   description: 'A Stripe subscription as last reported by Stripe. Visible to its user and to admins.',
   name: 'BillingSubscription',
@@ -154,6 +157,7 @@ export const SubscriptionRef = builder.prismaNode('Subscription', {
 
 export const PaymentRef = builder.prismaNode('Payment', {
   id: { field: 'id' },
+  nullable: true,
   findUnique: (id, context) => ({ id, ...ownedByVisibleUser(context) }),
   description: 'A payment made through Stripe: a subscription invoice or a credit pack. Amounts are integer cents in currency.',
   fields: (t) => ({
@@ -175,6 +179,7 @@ export const PaymentRef = builder.prismaNode('Payment', {
 
 export const WebhookEventRef = builder.prismaNode('WebhookEvent', {
   id: { field: 'id' },
+  nullable: true,
   authScopes: { admin: true },
   description: 'A Stripe event as received on POST /webhooks/stripe. Admin only.',
   fields: (t) => ({
@@ -342,6 +347,7 @@ export const CreateCheckoutSessionInput = builder.inputType('CreateCheckoutSessi
 
 export const SubscriptionEventNode = builder.prismaNode('SubscriptionEvent', {
   id: { field: 'id' },
+  nullable: true,
   description: 'One change of a user subscription as the server applied it (created, status change, plan change, period end). Admin only.',
   authScopes: { admin: true },
   fields: (t) => ({

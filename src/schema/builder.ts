@@ -12,6 +12,7 @@ import type { ApiKeyScope } from '../generated/prisma/client.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
 import { ValidationError } from '../services/errors.js';
+import TextInputPlugin from './text-input.js';
 
 const production = isProductionEnvironment();
 const capitalize = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
@@ -32,7 +33,7 @@ export const builder = new SchemaBuilder<{
     URL: { Input: string; Output: URL | string };
   };
 }>({
-  plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin, DataloaderPlugin, ValidationPlugin],
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin, DataloaderPlugin, ValidationPlugin, TextInputPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
     authScopes: (context) => ({

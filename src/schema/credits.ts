@@ -88,6 +88,7 @@ export const AffordabilityRef = builder
 
 export const CreditTransactionRef = builder.prismaNode('CreditTransaction', {
   id: { field: 'id' },
+  nullable: true,
   findUnique: (id, context) => ({ id, ...ownedByVisibleUser(context) }),
   description: 'One row of the append-only credit ledger. The rows of a user sum to their balance.',
   fields: (t) => ({
@@ -119,6 +120,7 @@ export const CreditTransactionRef = builder.prismaNode('CreditTransaction', {
 
 export const CreditReservationRef = builder.prismaNode('CreditReservation', {
   id: { field: 'id' },
+  nullable: true,
   findUnique: (id, context) => ({ id, ...ownedByVisibleUser(context) }),
   description: 'A hold: credits set aside by reserveCredits (or a generation) until confirmed, released or expired',
   fields: (t) => ({

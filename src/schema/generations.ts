@@ -35,6 +35,7 @@ export const GenerationStatusEnum = builder.enumType(GenerationStatus, {
 
 export const GenerationImageRef = builder.prismaNode('GenerationImage', {
   id: { field: 'id' },
+  nullable: true,
   findUnique: (id, context) => ({ id, generation: { userId: viewerIdOrNone(context), deletedAt: null }, storageObject: { deletedAt: null } }),
   description: 'One output image of a generation',
   fields: (t) => ({

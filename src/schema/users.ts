@@ -1,5 +1,6 @@
 import { MembershipStatus, Role, Tier } from '../generated/prisma/enums.js';
 import { builder } from './builder.js';
+import { viewerIdOrNone } from './storage.js';
 
 export const RoleEnum = builder.enumType(Role, {
   name: 'Role',
@@ -34,7 +35,13 @@ export const TierEnum = builder.enumType(Tier, {
 export const UserNode = builder.prismaNode('User', {
   description: 'A person with an account. Visible to themselves, to admins and to service API keys with READ.',
   id: { field: 'id' },
-  // A user is visible to themselves, to admins and to service keys with READ; everyone else gets FORBIDDEN.
+  nullable: true,
+  // A user is visible to themselves, to admins and to service keys with READ. Through node(id) anyone else's id reads
+  // as missing, exactly like an id that does not exist, so node(id) reveals nothing about which users exist.
+  findUnique: (id, context) =>
+    context.viewer?.role === 'ADMIN' || context.apiKey?.scopes.includes('READ')
+      ? { id }
+      : { id, AND: [{ id: viewerIdOrNone(context) }] },
   authScopes: (user, context) =>
     context.viewer?.id === user.id || context.viewer?.role === 'ADMIN' || !!context.apiKey?.scopes.includes('READ'),
   fields: (t) => ({

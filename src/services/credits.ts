@@ -101,6 +101,25 @@ function addDays(date: Date, days: number) {
   return new Date(date.getTime() + days * 86_400_000);
 }
 
+/** The same day of the next month(s), or that month's last day when it is shorter (Jan 31 -> Feb 28). */
+function addMonths(date: Date, months: number) {
+  const result = new Date(date);
+  const day = result.getUTCDate();
+  result.setUTCDate(1);
+  result.setUTCMonth(result.getUTCMonth() + months);
+  const lastDay = new Date(Date.UTC(result.getUTCFullYear(), result.getUTCMonth() + 1, 0)).getUTCDate();
+  result.setUTCDate(Math.min(day, lastDay));
+  return result;
+}
+
+const earliest = (a: Date, b: Date) => (a <= b ? a : b);
+
+/** Whether the balance's period is over and its allowance may renew by itself (free, or inside the paid time). */
+const allowanceRenewalDue = (
+  balance: Pick<CreditBalance, 'nextResetAt' | 'allowanceRenewsUntil'>,
+  now: Date,
+) => balance.nextResetAt <= now && (!balance.allowanceRenewsUntil || balance.nextResetAt < balance.allowanceRenewsUntil);
+
 /**
  * The key the server uses for one of its own movements (a paid period, a purchase, a subscription's end). Client
  * keys are stored under `client:` or `service:`, so no client can ever send a key the server will use.
@@ -187,7 +206,7 @@ class LockedAccount {
         await this.tx.creditGrant.update({ where: { id: grantId }, data: { remaining: { decrement: take } } });
       }
     }
-    await this.change({ allowance: -fromAllowance, granted: -(amount - fromAllowance) });
+    await this.move({ allowance: -fromAllowance, granted: -(amount - fromAllowance) });
     return { fromAllowance, fromGrants };
   }
 
@@ -195,7 +214,11 @@ class LockedAccount {
    * Gives back up to `amount` of an earlier draw, last drawn first. Allowance drawn in an earlier period went with
    * that period, and a grant past its expiry stays spent: what cannot come back is forfeited.
    */
-  async giveBack(draw: Draw, amount: number, drawnInPeriod: Date): Promise<{ restored: number; forfeited: number }> {
+  async giveBack(
+    draw: Draw,
+    amount: number,
+    drawnInPeriod: Date,
+  ): Promise<{ restored: number; forfeited: number; toAllowance: number; toGrants: number }> {
     let left = amount;
     let grantsBack = 0;
     const grantIds = draw.fromGrants.map((item) => item.grantId);
@@ -211,9 +234,9 @@ class LockedAccount {
     }
     const allowanceShare = Math.min(draw.fromAllowance, left);
     const allowanceBack = drawnInPeriod.getTime() === this.balance.periodStart.getTime() ? allowanceShare : 0;
-    await this.change({ allowance: allowanceBack, granted: grantsBack });
+    await this.move({ allowance: allowanceBack, granted: grantsBack });
     const restored = allowanceBack + grantsBack;
-    return { restored, forfeited: amount - restored };
+    return { restored, forfeited: amount - restored, toAllowance: allowanceBack, toGrants: grantsBack };
   }
 
   async addGrant(grant: {
@@ -234,7 +257,7 @@ class LockedAccount {
         reason: grant.reason ?? null,
       },
     });
-    await this.change({ granted: grant.amount });
+    await this.move({ granted: grant.amount });
     return created;
   }
 
@@ -245,7 +268,20 @@ class LockedAccount {
     });
   }
 
-  private async change(by: { allowance?: number; granted?: number }) {
+  /** Rewrites the allowance and its period (a new period, a plan change); the caller appends the matching row. */
+  async setAllowance(data: {
+    allowanceTotal?: number;
+    allowanceRemaining?: number;
+    periodStart?: Date;
+    nextResetAt?: Date;
+    allowanceRenewsUntil?: Date | null;
+    allowanceNextTotal?: number | null;
+  }) {
+    this.balance = await this.tx.creditBalance.update({ where: { userId: this.userId }, data });
+  }
+
+  /** Moves the allowance and granted counters by signed amounts; grants themselves are the caller's to update. */
+  async move(by: { allowance?: number; granted?: number }) {
     if (!by.allowance && !by.granted) return;
     this.balance = await this.tx.creditBalance.update({
       where: { userId: this.userId },
@@ -333,10 +369,14 @@ export class CreditsService {
     return tx ? run(tx) : this.transaction(run);
   }
 
-  /** Locks the user's account for the rest of the transaction and runs `run` on it. */
+  /**
+   * Locks the user's account for the rest of the transaction (opening it if the user has none yet), rolls over a
+   * period that has ended, and runs `run` on it. Every movement starts here.
+   */
   private async withAccount<T>(tx: Tx, userId: string, run: (account: LockedAccount) => Promise<T>): Promise<T> {
-    const balance = await this.lockBalance(tx, userId);
-    return run(new LockedAccount(tx, balance, this.now()));
+    const account = await this.lockAccount(tx, userId);
+    await this.rolloverIfDue(account);
+    return run(account);
   }
 
   // ------------------------------------------------------------------ accounts
@@ -349,6 +389,10 @@ export class CreditsService {
 
   /** Opens the credit account of a new user with their tier's allowance; called inside the user's creation. */
   async openAccount(tx: Tx, user: Pick<User, 'id' | 'tier'>): Promise<CreditBalance> {
+    return (await this.openLockedAccount(tx, user)).balance;
+  }
+
+  private async openLockedAccount(tx: Tx, user: Pick<User, 'id' | 'tier'>): Promise<LockedAccount> {
     const allowance = await this.allowanceForTier(tx, user.tier);
     const now = this.now();
     const balance = await tx.creditBalance.create({
@@ -361,90 +405,88 @@ export class CreditsService {
         nextResetAt: addDays(now, this.deps.config.periodDays),
       },
     });
+    const account = new LockedAccount(tx, balance, now);
     if (allowance > 0) {
-      await tx.creditTransaction.create({
-        data: {
-          userId: user.id,
-          kind: 'ALLOWANCE_RESET',
-          amount: allowance,
-          balanceAfter: allowance,
-          details: { reason: 'account opened', allowanceTotal: allowance },
-        },
-      });
+      await account.append({ kind: 'ALLOWANCE_RESET', amount: allowance, details: { reason: 'account opened', allowanceTotal: allowance } });
     }
-    return balance;
+    return account;
   }
 
   /** Locks the balance row for the rest of the transaction, opening the account if it has none yet. */
-  private async lockBalance(tx: Tx, userId: string): Promise<CreditBalance> {
-    const rows = await tx.$queryRaw<CreditBalance[]>`
-      SELECT * FROM "CreditBalance" WHERE "userId" = ${userId}::uuid FOR UPDATE`;
-    if (rows[0]) return this.rolloverIfDue(tx, rows[0]);
+  private async lockAccount(tx: Tx, userId: string): Promise<LockedAccount> {
+    const locked = (rows: CreditBalance[]) => (rows[0] ? new LockedAccount(tx, rows[0], this.now()) : null);
+    const found = locked(await tx.$queryRaw<CreditBalance[]>`
+      SELECT * FROM "CreditBalance" WHERE "userId" = ${userId}::uuid FOR UPDATE`);
+    if (found) return found;
     const user = await tx.user.findUnique({ where: { id: userId }, select: { id: true, tier: true } });
     if (!user) throw new NotFoundError('User', userId);
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`credit-account:${userId}`}))`;
-    const again = await tx.$queryRaw<CreditBalance[]>`
-      SELECT * FROM "CreditBalance" WHERE "userId" = ${userId}::uuid FOR UPDATE`;
-    return again[0] ?? this.openAccount(tx, user);
+    const again = locked(await tx.$queryRaw<CreditBalance[]>`
+      SELECT * FROM "CreditBalance" WHERE "userId" = ${userId}::uuid FOR UPDATE`);
+    return again ?? this.openLockedAccount(tx, user);
   }
 
-  /** A period that ended while nobody spent is rolled over at the next movement, so no job timing matters. */
-  private async rolloverIfDue(tx: Tx, balance: CreditBalance): Promise<CreditBalance> {
+  /**
+   * A period that ended while nobody spent is rolled over at the next movement, so no job timing matters. A free
+   * allowance rolls every period; a paid one only inside the paid time (a yearly plan's monthly drip), never past it:
+   * after that only the next paid invoice starts a period.
+   */
+  private async rolloverIfDue(account: LockedAccount): Promise<void> {
     const now = this.now();
-    if (balance.nextResetAt > now) return balance;
+    const { balance } = account;
+    if (!allowanceRenewalDue(balance, now)) return;
+    const paidUntil = balance.allowanceRenewsUntil;
+    const step = (from: Date) =>
+      paidUntil ? earliest(addMonths(from, 1), paidUntil) : addDays(from, this.deps.config.periodDays);
     let periodStart = balance.nextResetAt;
-    let nextResetAt = addDays(periodStart, this.deps.config.periodDays);
-    while (nextResetAt <= now) {
+    let nextResetAt = step(periodStart);
+    while (nextResetAt <= now && (!paidUntil || nextResetAt < paidUntil)) {
       periodStart = nextResetAt;
-      nextResetAt = addDays(periodStart, this.deps.config.periodDays);
+      nextResetAt = step(periodStart);
     }
-    return this.writeAllowancePeriod(tx, balance, {
-      allowanceTotal: balance.allowanceTotal,
+    await this.writeAllowancePeriod(account, {
+      allowanceTotal: balance.allowanceNextTotal ?? balance.allowanceTotal,
       periodStart,
       nextResetAt,
-      details: { reason: 'period rolled over' },
+      allowanceRenewsUntil: paidUntil,
+      details: { reason: paidUntil ? 'monthly allowance of the paid period' : 'period rolled over' },
     });
   }
 
   private async writeAllowancePeriod(
-    tx: Tx,
-    balance: CreditBalance,
+    account: LockedAccount,
     period: {
       allowanceTotal: number;
       periodStart: Date;
       nextResetAt: Date;
+      allowanceRenewsUntil: Date | null;
       details: Details;
       idempotencyKey?: string | null;
       paymentId?: string | null;
     },
-  ): Promise<CreditBalance> {
-    const change = period.allowanceTotal - balance.allowanceRemaining;
-    const updated = await tx.creditBalance.update({
-      where: { userId: balance.userId },
-      data: {
+  ): Promise<void> {
+    const change = period.allowanceTotal - account.balance.allowanceRemaining;
+    await account.setAllowance({
+      allowanceTotal: period.allowanceTotal,
+      allowanceRemaining: period.allowanceTotal,
+      periodStart: period.periodStart,
+      nextResetAt: period.nextResetAt,
+      allowanceRenewsUntil: period.allowanceRenewsUntil,
+      allowanceNextTotal: null,
+    });
+    await account.append({
+      kind: 'ALLOWANCE_RESET',
+      amount: change,
+      idempotencyKey: period.idempotencyKey ?? null,
+      paymentId: period.paymentId ?? null,
+      details: {
+        ...period.details,
         allowanceTotal: period.allowanceTotal,
-        allowanceRemaining: period.allowanceTotal,
-        periodStart: period.periodStart,
-        nextResetAt: period.nextResetAt,
-      },
+        periodStart: period.periodStart.toISOString(),
+        nextResetAt: period.nextResetAt.toISOString(),
+        allowanceRenewsUntil: period.allowanceRenewsUntil?.toISOString() ?? null,
+      } as Prisma.InputJsonObject,
     });
-    await tx.creditTransaction.create({
-      data: {
-        userId: balance.userId,
-        kind: 'ALLOWANCE_RESET',
-        amount: change,
-        balanceAfter: available(updated),
-        idempotencyKey: period.idempotencyKey ?? null,
-        paymentId: period.paymentId ?? null,
-        details: {
-          ...period.details,
-          allowanceTotal: period.allowanceTotal,
-          periodStart: period.periodStart.toISOString(),
-          nextResetAt: period.nextResetAt.toISOString(),
-        } as Prisma.InputJsonObject,
-      },
-    });
-    return updated;
   }
 
   // ------------------------------------------------------------------ idempotency
@@ -676,7 +718,7 @@ export class CreditsService {
       select: { id: true, generationId: true },
     });
     const draw: Draw = { fromAllowance: reservation.fromAllowance, fromGrants: reservation.fromGrants as GrantDraw[] };
-    const { restored, forfeited } = await account.giveBack(draw, amount, reservation.periodStart);
+    const { restored, forfeited, toAllowance, toGrants } = await account.giveBack(draw, amount, reservation.periodStart);
     return account.append({
       kind: 'REFUND',
       operation: reservation.operation,
@@ -685,7 +727,7 @@ export class CreditsService {
       refundOfId: hold?.id ?? null,
       generationId: context.generationId ?? hold?.generationId ?? null,
       apiKeyId: reservation.apiKeyId,
-      details: { reason: context.reason, forfeited },
+      details: { reason: context.reason, forfeited, toAllowance, toGrants },
     });
   }
 
@@ -776,10 +818,7 @@ export class CreditsService {
                 where: { id: input.preferGrantId },
                 data: { remaining: { decrement: fromPreferred } },
               });
-              account.balance = await tx.creditBalance.update({
-                where: { userId },
-                data: { grantedRemaining: { decrement: fromPreferred } },
-              });
+              await account.move({ granted: -fromPreferred });
             }
           }
         }
@@ -806,7 +845,11 @@ export class CreditsService {
     );
   }
 
-  /** Starts a new allowance period (a paid renewal, a plan change). Applies once per idempotency key. */
+  /**
+   * Starts a new allowance period, once per idempotency key. A free period renews itself every period after
+   * `periodEnd`; a paid one (`paid`) renews by itself only until `periodEnd`, monthly when `paid.monthly` (a yearly
+   * plan's drip), and after that only when the next paid invoice starts a period.
+   */
   async startAllowancePeriod(
     userId: string,
     input: {
@@ -814,25 +857,66 @@ export class CreditsService {
       periodStart: Date;
       periodEnd: Date;
       reason: string;
+      paid?: { monthly: boolean } | null;
       idempotencyKey?: string | null;
       paymentId?: string | null;
     },
     tx?: Tx,
   ): Promise<{ balance: CreditBalance; applied: boolean }> {
-    const run = async (tx: Tx) => {
-      const balance = await this.lockBalance(tx, userId);
-      if (await this.findByKey(tx, userId, input.idempotencyKey ?? null)) return { balance, applied: false };
-      const updated = await this.writeAllowancePeriod(tx, balance, {
-        allowanceTotal: input.allowanceTotal,
-        periodStart: input.periodStart,
-        nextResetAt: input.periodEnd,
-        idempotencyKey: input.idempotencyKey,
-        paymentId: input.paymentId,
-        details: { reason: input.reason },
-      });
-      return { balance: updated, applied: true };
-    };
-    return tx ? run(tx) : this.transaction(run);
+    assertSystemKey(input.idempotencyKey);
+    return this.inTransaction(tx, (tx) =>
+      this.withAccount(tx, userId, async (account) => {
+        if (await this.findByKey(tx, userId, input.idempotencyKey ?? null)) return { balance: account.balance, applied: false };
+        const nextResetAt = input.paid?.monthly ? earliest(addMonths(input.periodStart, 1), input.periodEnd) : input.periodEnd;
+        await this.writeAllowancePeriod(account, {
+          allowanceTotal: input.allowanceTotal,
+          periodStart: input.periodStart,
+          nextResetAt,
+          allowanceRenewsUntil: input.paid ? input.periodEnd : null,
+          idempotencyKey: input.idempotencyKey,
+          paymentId: input.paymentId,
+          details: { reason: input.reason },
+        });
+        await this.rolloverIfDue(account);
+        return { balance: account.balance, applied: true };
+      }),
+    );
+  }
+
+  /**
+   * The running period's allowance after a plan change. A dearer plan raises it to `allowanceTotal`: total and
+   * remaining rise by the difference, once per key. A cheaper one lowers nothing now and applies from the next
+   * renewal. Moving between plans inside one period therefore never hands out more than the dearest plan's allowance.
+   */
+  async changePlanAllowance(
+    userId: string,
+    input: { allowanceTotal: number; reason: string; idempotencyKey: string },
+    tx?: Tx,
+  ): Promise<{ balance: CreditBalance; raisedBy: number }> {
+    assertSystemKey(input.idempotencyKey);
+    return this.inTransaction(tx, (tx) =>
+      this.withAccount(tx, userId, async (account) => {
+        const raisedBy = input.allowanceTotal - account.balance.allowanceTotal;
+        if (raisedBy <= 0) {
+          const nextTotal = raisedBy < 0 ? input.allowanceTotal : null;
+          if (account.balance.allowanceNextTotal !== nextTotal) await account.setAllowance({ allowanceNextTotal: nextTotal });
+          return { balance: account.balance, raisedBy: 0 };
+        }
+        if (await this.findByKey(tx, userId, input.idempotencyKey)) return { balance: account.balance, raisedBy: 0 };
+        await account.setAllowance({
+          allowanceTotal: account.balance.allowanceTotal + raisedBy,
+          allowanceRemaining: account.balance.allowanceRemaining + raisedBy,
+          allowanceNextTotal: null,
+        });
+        await account.append({
+          kind: 'ALLOWANCE_RESET',
+          amount: raisedBy,
+          idempotencyKey: input.idempotencyKey,
+          details: { reason: input.reason, allowanceTotal: account.balance.allowanceTotal, raisedBy } as Prisma.InputJsonObject,
+        });
+        return { balance: account.balance, raisedBy };
+      }),
+    );
   }
 
   // ------------------------------------------------------------------ admin and service grants
@@ -959,15 +1043,15 @@ export class CreditsService {
 
   // ------------------------------------------------------------------ jobs
 
-  /** Rolls over every balance whose period has ended; returns how many were reset. */
+  /** Rolls over every balance whose period has ended and may renew by itself; returns how many were due. */
   async resetDueAllowances(limit = 500): Promise<number> {
-    const due = await this.deps.prisma.creditBalance.findMany({
-      where: { nextResetAt: { lte: this.now() } },
-      select: { userId: true },
-      take: limit,
-    });
+    const due = await this.deps.prisma.$queryRaw<{ userId: string }[]>`
+      SELECT "userId" FROM "CreditBalance"
+      WHERE "nextResetAt" <= ${this.now()}
+        AND ("allowanceRenewsUntil" IS NULL OR "nextResetAt" < "allowanceRenewsUntil")
+      LIMIT ${limit}`;
     for (const { userId } of due) {
-      await this.transaction((tx) => this.lockBalance(tx, userId));
+      await this.transaction((tx) => this.withAccount(tx, userId, async () => undefined));
     }
     return due.length;
   }
@@ -986,10 +1070,7 @@ export class CreditsService {
           const grant = await tx.creditGrant.findUniqueOrThrow({ where: { id } });
           if (grant.expiredAt) return;
           await tx.creditGrant.update({ where: { id }, data: { remaining: 0, expiredAt: now } });
-          account.balance = await tx.creditBalance.update({
-            where: { userId },
-            data: { grantedRemaining: { decrement: grant.remaining } },
-          });
+          await account.move({ granted: -grant.remaining });
           await account.append({
             kind: 'EXPIRY',
             amount: -grant.remaining,
@@ -1033,7 +1114,7 @@ export class CreditsService {
    * Auth.js adapter) has a balance from their first read, not from their first movement.
    */
   async accountOf(userId: string): Promise<CreditBalance> {
-    return (await this.balanceOf(userId)) ?? this.transaction((tx) => this.lockBalance(tx, userId));
+    return (await this.balanceOf(userId)) ?? this.transaction((tx) => this.withAccount(tx, userId, async (account) => account.balance));
   }
 
   /** Whether the user could pay for `quantity` of `operation` now, at the configured price; nothing moves. */
@@ -1041,7 +1122,9 @@ export class CreditsService {
     const price = await this.priceOf({ kind: 'USER', userId }, { operation, quantity });
     let balance = await this.accountOf(userId);
     // A period that has ended is rolled over (by the same rule as any movement) before the answer is given.
-    if (balance.nextResetAt <= this.now()) balance = await this.transaction((tx) => this.lockBalance(tx, userId));
+    if (balance.nextResetAt <= this.now()) {
+      balance = await this.transaction((tx) => this.withAccount(tx, userId, async (account) => account.balance));
+    }
     const spendable = available(balance);
     return { operation, quantity, cost: price, available: spendable, allowed: spendable >= price, shortfall: Math.max(0, price - spendable) };
   }

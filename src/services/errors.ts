@@ -98,3 +98,20 @@ export class IdempotencyConflictError extends DomainError {
     this.name = 'IdempotencyConflictError';
   }
 }
+
+/** The identity provider's keys cannot be fetched: the token may be fine, so the client should retry. */
+export class AuthenticationUnavailableError extends DomainError {
+  readonly code = 'AUTHENTICATION_UNAVAILABLE';
+  constructor(readonly retryAfterSeconds = 30) {
+    super('Tokens cannot be verified right now (the identity provider does not answer); try again shortly');
+    this.name = 'AuthenticationUnavailableError';
+  }
+}
+
+export class WebhookPayloadError extends DomainError {
+  readonly code = 'WEBHOOK_PAYLOAD_INVALID';
+  constructor(message: string) {
+    super(message);
+    this.name = 'WebhookPayloadError';
+  }
+}

@@ -23,6 +23,8 @@ export interface ServiceDeps {
   config: Config;
   log: Logger;
   jobs?: JobSender;
+  /** The clock of credit periods and billing; tests move it. */
+  now?: () => Date;
 }
 
 const noJobQueue: JobSender = {
@@ -32,7 +34,7 @@ const noJobQueue: JobSender = {
 };
 
 export function createServices(deps: ServiceDeps) {
-  const { prisma, config, log } = deps;
+  const { prisma, config, log, now } = deps;
   const jobs = deps.jobs ?? noJobQueue;
   const rateLimiter = createRateLimiter({
     pointsPerMinute: config.credits.rateLimitPerMinute,
@@ -40,7 +42,7 @@ export function createServices(deps: ServiceDeps) {
     keyPrefix: 'credits',
     log,
   });
-  const credits = new CreditsService({ prisma, log, config: config.credits, rateLimiter });
+  const credits = new CreditsService({ prisma, log, config: config.credits, rateLimiter, now });
   const users = new UsersService({
     prisma,
     log,
@@ -74,6 +76,7 @@ export function createServices(deps: ServiceDeps) {
     credits,
     periodDays: config.credits.periodDays,
     jobs,
+    now,
   });
   const maintenance = new MaintenanceService({
     log,

@@ -39,8 +39,11 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** Starts the real server on a random port over a fresh database. Environment overrides go through loadConfig. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+/**
+ * Starts the real server on a random port over a fresh database. Environment overrides go through loadConfig;
+ * `now` replaces the clock of credit periods and billing.
+ */
+export async function startTestApp(env: Record<string, string> = {}, options: { now?: () => Date } = {}): Promise<TestApp> {
   const db = await createTestDatabase({ poolSize: env.DATABASE_POOL_SIZE ? Number(env.DATABASE_POOL_SIZE) : undefined });
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -53,7 +56,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     DATABASE_URL: db.url,
   });
   const log = createLogger(config.logLevel);
-  const runtime = createRuntime({ config, log, prisma: db.prisma, databaseUrl: db.url });
+  const runtime = createRuntime({ config, log, prisma: db.prisma, databaseUrl: db.url, now: options.now });
   const services = runtime.services;
   const app = await createApp({ config, log, prisma: db.prisma, services });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });

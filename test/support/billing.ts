@@ -28,7 +28,10 @@ export const VIEWER_BILLING = `query {
 }`;
 
 /** The app with billing configured against a fresh fake Stripe holding the catalog's products and prices. */
-export async function startBillingApp(jobsEnabled: boolean): Promise<{ api: TestApp; fake: FakeStripe }> {
+export async function startBillingApp(
+  jobsEnabled: boolean,
+  options: { now?: () => Date; env?: Record<string, string> } = {},
+): Promise<{ api: TestApp; fake: FakeStripe }> {
   const fake = await FakeStripe.start();
   fake.product('prod_plus', { name: 'Plus' });
   fake.product('prod_pro', { name: 'Pro' });
@@ -46,7 +49,8 @@ export async function startBillingApp(jobsEnabled: boolean): Promise<{ api: Test
     STRIPE_API_PROTOCOL: 'http',
     BILLING_ALLOWED_ORIGINS: ORIGIN,
     CREDITS_RATE_LIMIT_PER_MINUTE: '1000000',
-  });
+    ...options.env,
+  }, { now: options.now });
   await api.services.billing.syncFromStripe();
   return { api, fake };
 }

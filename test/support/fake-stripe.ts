@@ -55,6 +55,7 @@ export class FakeStripe {
   readonly prices = new Map<string, Obj>();
   readonly requests: { method: string; path: string; body: Obj }[] = [];
   private failures: { match: string; remaining: number; skip: number }[] = [];
+  private delays: { match: string; ms: number }[] = [];
   private server!: Server;
   port = 0;
   readonly sdk = new Stripe('sk_test_fake');
@@ -87,6 +88,15 @@ export class FakeStripe {
     this.failures.push({ match, remaining: times, skip: after });
   }
 
+  /** Every request whose "METHOD /path" contains `match` is answered `ms` later (a slow Stripe); `clearDelays` ends it. */
+  delay(match: string, ms: number) {
+    this.delays.push({ match, ms });
+  }
+
+  clearDelays() {
+    this.delays = [];
+  }
+
   private async handle(request: IncomingMessage): Promise<{ status: number; body: unknown }> {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
@@ -95,6 +105,8 @@ export class FakeStripe {
     const body = method === 'GET' ? parseForm(url.search.slice(1)) : parseForm(Buffer.concat(chunks).toString('utf8'));
     const path = url.pathname;
     this.requests.push({ method, path, body });
+    const delay = this.delays.find((item) => `${method} ${path}`.includes(item.match));
+    if (delay) await new Promise((resolve) => setTimeout(resolve, delay.ms));
     const failure = this.failures.find((item) => item.remaining > 0 && `${method} ${path}`.includes(item.match));
     if (failure && failure.skip > 0) failure.skip--;
     else if (failure) {
@@ -202,7 +214,7 @@ export class FakeStripe {
   }
 
   /** The customer pays: the session completes, and a subscription (with its first invoice) or a payment exists. */
-  completeSession(sessionId: string, options: { trialDays?: number } = {}) {
+  completeSession(sessionId: string, options: { trialDays?: number; periodStart?: number } = {}) {
     const session = this.sessions.get(sessionId)!;
     if (session.mode === 'subscription') {
       const subscription = this.createSubscription({
@@ -210,6 +222,7 @@ export class FakeStripe {
         priceId: session.line_price,
         metadata: session.subscription_metadata,
         trialDays: options.trialDays,
+        periodStart: options.periodStart,
       });
       const invoice = this.invoice(subscription.id, { billing_reason: 'subscription_create', paid: true });
       Object.assign(session, { subscription: subscription.id, invoice: invoice.id });
@@ -220,9 +233,11 @@ export class FakeStripe {
     return session;
   }
 
-  createSubscription(options: { customer: string; priceId: string; metadata?: Obj; trialDays?: number; status?: string }) {
-    const start = nowSeconds();
-    const end = start + (options.trialDays ?? 30) * DAY;
+  /** A subscription whose first period starts now (or at `periodStart`) and lasts its price's interval, or the trial. */
+  createSubscription(options: { customer: string; priceId: string; metadata?: Obj; trialDays?: number; status?: string; periodStart?: number }) {
+    const start = options.periodStart ?? nowSeconds();
+    const yearly = this.prices.get(options.priceId)?.recurring?.interval === 'year';
+    const end = start + (options.trialDays ?? (yearly ? 365 : 30)) * DAY;
     const template = clone(FIXTURES.subscription);
     const id = newId('sub');
     const item = {
@@ -268,12 +283,17 @@ export class FakeStripe {
     return this.subscriptions.get(id)!;
   }
 
-  invoice(subscriptionId: string, options: { billing_reason?: string; paid: boolean }) {
+  /**
+   * An invoice for the subscription's current period. A proration (`billing_reason: 'subscription_update'`) names
+   * its own amount, which Stripe leaves unpaid (0) when negative, as for a downgrade.
+   */
+  invoice(subscriptionId: string, options: { billing_reason?: string; paid: boolean; amount?: number }) {
     const subscription = this.subscriptions.get(subscriptionId)!;
     const item = subscription.items.data[0];
     const template = clone(FIXTURES.invoice);
     const id = newId('in');
-    const amount = item.price.unit_amount ?? 0;
+    const total = options.amount ?? item.price.unit_amount ?? 0;
+    const amount = Math.max(0, total);
     const invoice = {
       ...template,
       id,
@@ -285,6 +305,8 @@ export class FakeStripe {
       amount_due: amount,
       amount_paid: options.paid ? amount : 0,
       amount_remaining: options.paid ? 0 : amount,
+      total,
+      subtotal: total,
       attempt_count: 1,
       attempted: true,
       period_start: item.current_period_start,
@@ -292,7 +314,7 @@ export class FakeStripe {
       status_transitions: { ...template.status_transitions, paid_at: options.paid ? nowSeconds() : null },
       lines: {
         ...template.lines,
-        data: [{ ...template.lines.data[0], invoice: id, amount, period: { start: item.current_period_start, end: item.current_period_end } }],
+        data: [{ ...template.lines.data[0], invoice: id, amount: total, period: { start: options.billing_reason === 'subscription_update' ? nowSeconds() : item.current_period_start, end: item.current_period_end } }],
       },
     };
     this.invoices.set(id, invoice);
