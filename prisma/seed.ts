@@ -3,6 +3,7 @@
  * found by email and every movement carries an idempotency key.
  *
  *   npm run db:seed
+ *   npm run db:seed -- --clean    removes what the seed created: its demo users and everything that is theirs
  */
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/index.js';
@@ -11,6 +12,7 @@ import type { Tier } from '../src/generated/prisma/client.js';
 import { createLogger } from '../src/logger.js';
 import { createRuntime } from '../src/runtime.js';
 import { systemKey } from '../src/services/credits.js';
+import { createStorageBackend } from '../src/services/storage.js';
 
 const config = loadConfig({ ...process.env, JOBS_ENABLED: 'false' });
 const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
@@ -71,6 +73,46 @@ async function findOrCreateUser(demo: DemoUser) {
   return services.users.createUser({ email: demo.email, name: demo.name });
 }
 
+/**
+ * The demo users are known by their email and the seed's welcome-bonus key (an account that merely has a demo email
+ * is kept; one the seed wrote into is not, since its rows are the seed's). Their rows go with them (cascades), their
+ * files from storage; plans and feature costs are the service's start-up defaults, not the seed's, and stay.
+ */
+async function clean() {
+  const users = await prisma.user.findMany({
+    where: {
+      email: { in: demoUsers.map((demo) => demo.email) },
+      creditTransactions: { some: { idempotencyKey: systemKey('seed', 'welcome-bonus') } },
+    },
+    select: { id: true, email: true },
+  });
+  const userIds = users.map((user) => user.id);
+  const files = await prisma.storageObject.findMany({ where: { userId: { in: userIds } }, select: { key: true } });
+  const removed = await prisma.$transaction(async (tx) => {
+    // The ledger is append-only for everything the service does; demo data is the one thing an operator removes
+    // whole, so its rows are deleted with the append-only trigger off for this statement only.
+    await tx.$executeRaw`SET LOCAL session_replication_role = replica`;
+    await tx.$executeRaw`DELETE FROM "CreditTransaction" WHERE "userId" = ANY(${userIds}::uuid[])`;
+    await tx.$executeRaw`SET LOCAL session_replication_role = origin`;
+    const payments = await tx.payment.deleteMany({ where: { userId: { in: userIds } } });
+    const deleted = await tx.user.deleteMany({ where: { id: { in: userIds } } });
+    return { users: deleted.count, payments: payments.count };
+  });
+  const backend = createStorageBackend(config.storage);
+  for (const file of files) await backend.delete(file.key);
+  console.log(`Removed ${removed.users} demo users (${users.map((user) => user.email).join(', ') || 'none'}), their credits, subscriptions, generations and ${files.length} files.`);
+}
+
+if (process.argv.includes('--clean')) {
+  try {
+    await clean();
+  } finally {
+    await runtime.stop();
+    await database.close();
+  }
+  process.exit(0);
+}
+
 try {
   // Starting the runtime writes the default feature costs and catalog.
   await runtime.start();
@@ -125,3 +167,6 @@ try {
   await runtime.stop();
   await database.close();
 }
+
+// Explicit: the exit code must not depend on what else runs when the event loop empties.
+process.exit(0);

@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../src/config.js';
 import type { EmbeddedDatabase } from '../src/db/embedded.js';
 import { resolveDatabaseUrl } from '../src/db/index.js';
+import { withConnectionSettings } from '../src/db/settings.js';
 import { applyMigrations, createMigration, resetDatabase } from '../src/db/migrations.js';
 import { createLogger } from '../src/logger.js';
+import { cleanUpOnInterrupt, loadCommandConfig, runCommand } from './command.js';
 
 const usage = `Usage:
   tsx scripts/migrate.ts deploy           apply pending migrations
@@ -18,9 +19,11 @@ let database: Promise<{ url: string; embedded: EmbeddedDatabase | null }> | unde
 
 /** DATABASE_URL, or else the embedded PostgreSQL under DATA_DIR that `npm start` uses; started once, on first use. */
 async function databaseUrl(): Promise<string> {
-  database ??= (() => {
-    const config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
-    return resolveDatabaseUrl(config, createLogger(config.logLevel));
+  database ??= (async () => {
+    const config = loadCommandConfig();
+    const resolved = await resolveDatabaseUrl(config, createLogger(config.logLevel));
+    const tls = !resolved.embedded;
+    return { ...resolved, url: withConnectionSettings(resolved.url, config.database, { statementTimeout: false, tls }) };
   })();
   return (await database).url;
 }
@@ -62,8 +65,7 @@ function runSeed(databaseUrl: string) {
   if (status !== 0) throw new Error(`Seeding failed (exit code ${status ?? 'none'}).`);
 }
 
-async function main(args: string[]) {
-  const [command, ...rest] = args;
+async function dispatch(command: string | undefined, rest: string[]) {
   switch (command) {
     case 'deploy':
       return deploy();
@@ -76,9 +78,12 @@ async function main(args: string[]) {
   }
 }
 
-main(process.argv.slice(2))
-  .catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exitCode = 1;
-  })
-  .finally(stopEmbeddedDatabase);
+runCommand(async ([command, ...rest]) => {
+  const removeInterruptHandler = cleanUpOnInterrupt(stopEmbeddedDatabase);
+  try {
+    await dispatch(command, rest);
+  } finally {
+    removeInterruptHandler();
+    await stopEmbeddedDatabase();
+  }
+});

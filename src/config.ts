@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 
 const emptyAsUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
@@ -48,6 +49,18 @@ const envSchema = z.object({
   DATABASE_POOL_SIZE: integer(10, 1, 200),
   DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('.data')),
   EMBEDDED_POSTGRES_PORT: integer(54329, 0, 65535),
+  EMBEDDED_DATABASE_IN_PRODUCTION: flag(false),
+  DATABASE_SSL_MODE: z.preprocess(
+    emptyAsUndefined,
+    z.enum(['disable', 'require', 'verify-ca', 'verify-full'], { error: 'must be disable, require, verify-ca or verify-full' }).optional(),
+  ),
+  DATABASE_SSL_CA_FILE: optionalString,
+  DATABASE_STATEMENT_TIMEOUT_MS: integer(30_000, 0, 3_600_000),
+  DATABASE_CONNECT_TIMEOUT_MS: integer(10_000, 100, 600_000),
+  DATABASE_START_RETRY_SECONDS: integer(60, 0, 3600),
+  DATABASE_APPLICATION_NAME: z.preprocess(emptyAsUndefined, z.string().default('imagegen-credits-api')),
+  DATABASE_SLOW_QUERY_MS: integer(500, 0, 3_600_000),
+  METRICS_TOKEN: optionalString,
 
   AUTH_JWT_SECRET: optionalString,
   AUTH_JWKS_URL: optionalUrl,
@@ -146,6 +159,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.NODE_ENV === 'production' && e.STRIPE_WEBHOOK_SECRET && e.STRIPE_WEBHOOK_SECRET.length < 32) {
     problems.push('STRIPE_WEBHOOK_SECRET: must be at least 32 characters in production');
   }
+  if (e.NODE_ENV === 'production' && !e.DATABASE_URL && !e.EMBEDDED_DATABASE_IN_PRODUCTION) {
+    problems.push(
+      'DATABASE_URL: required in production (an embedded PostgreSQL on local disk has no backups, replicas or failover; ' +
+        'set EMBEDDED_DATABASE_IN_PRODUCTION=true to run on it anyway)',
+    );
+  }
+  if (e.DATABASE_SSL_CA_FILE && !existsSync(e.DATABASE_SSL_CA_FILE)) {
+    problems.push(`DATABASE_SSL_CA_FILE: ${e.DATABASE_SSL_CA_FILE} does not exist`);
+  }
   if (problems.length) throw new ConfigError(problems);
 
   const production = e.NODE_ENV === 'production';
@@ -161,7 +183,23 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       poolSize: e.DATABASE_POOL_SIZE,
       dataDir: e.DATA_DIR,
       embeddedPort: e.EMBEDDED_POSTGRES_PORT,
+      sslMode: e.DATABASE_SSL_MODE,
+      sslCaFile: e.DATABASE_SSL_CA_FILE,
+      statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+      connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+      startRetrySeconds: e.DATABASE_START_RETRY_SECONDS,
+      applicationName: e.DATABASE_APPLICATION_NAME,
+      slowQueryMs: e.DATABASE_SLOW_QUERY_MS,
     },
+    metricsToken: e.METRICS_TOKEN,
+    /** Unsafe but allowed settings, logged as warnings at start. */
+    warnings: [
+      ...(!production && !e.AUTH_JWT_SECRET && !e.AUTH_JWKS_URL
+        ? ['AUTH_JWT_SECRET is not set: tokens are checked with the public development secret, so anyone can sign one. Set AUTH_JWT_SECRET or AUTH_JWKS_URL before exposing this server.']
+        : []),
+      ...(production && !e.DATABASE_URL ? ['running on the embedded PostgreSQL in production (EMBEDDED_DATABASE_IN_PRODUCTION=true): back up DATA_DIR yourself'] : []),
+      ...(production && !e.METRICS_TOKEN ? ['METRICS_TOKEN is not set: /metrics is turned off in production'] : []),
+    ],
     auth: {
       jwtSecret: e.AUTH_JWT_SECRET ?? (production ? undefined : 'development-only-secret-change-me-0000'),
       jwksUrl: e.AUTH_JWKS_URL,

@@ -1,7 +1,8 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { removeEmbeddedPostgresExitOnSignal } from './db/embedded.js';
-import { openDatabase } from './db/index.js';
-import { createLogger } from './logger.js';
+import { EmbeddedPostgresError } from './db/embedded.js';
+import { openDatabase, type Database } from './db/index.js';
+import { queryObserver } from './db/observe.js';
+import { createLogger, type Logger } from './logger.js';
 import { createApp } from './server.js';
 import { createRuntime } from './runtime.js';
 
@@ -20,7 +21,16 @@ function readConfig(): Config {
 async function main() {
   const config = readConfig();
   const log = createLogger(config.logLevel);
-  const database = await openDatabase(config, log);
+  for (const warning of config.warnings) log.warn(warning);
+  const database = await openDatabase(config, log, { onQuery: queryObserver({ slowQueryMs: config.database.slowQueryMs, log }) });
+  // The embedded database runs in its own process group: a failed start must stop it, or it outlives the process.
+  await startServing(config, log, database).catch(async (error: unknown) => {
+    await database.close().catch(() => undefined);
+    throw error;
+  });
+}
+
+async function startServing(config: Config, log: Logger, database: Database) {
   const runtime = createRuntime({ config, log, prisma: database.prisma, databaseUrl: database.url });
   const app = await createApp({ config, log, prisma: database.prisma, services: runtime.services });
 
@@ -45,7 +55,6 @@ async function main() {
       process.exit(1);
     }
   };
-  removeEmbeddedPostgresExitOnSignal();
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
@@ -54,7 +63,17 @@ async function main() {
   log.info({ address, graphql: `${address}/graphql`, ide: config.graphql.ide ? `${address}/graphiql` : null }, 'listening');
 }
 
+function describeStartFailure(error: unknown): string {
+  // The database's own words say what to fix; a stack trace into the start-up code would only bury them.
+  if (error instanceof EmbeddedPostgresError) return error.message;
+  if (error instanceof Error) {
+    const cause = error.cause instanceof Error ? `\nCaused by: ${error.cause.stack ?? error.cause.message}` : '';
+    return `${error.stack ?? error.message}${cause}`;
+  }
+  return error === undefined ? 'a start-up step failed without giving a reason' : String(error);
+}
+
 main().catch((error) => {
-  process.stderr.write(`Failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(`Failed to start: ${describeStartFailure(error)}\n`);
   process.exit(1);
 });

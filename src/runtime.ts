@@ -1,7 +1,7 @@
 import type { Config } from './config.js';
 import type { Db } from './db/client.js';
 import { allJobs } from './jobs/index.js';
-import { JobQueue } from './jobs/queue.js';
+import { JobQueue, retryConcurrentStart } from './jobs/queue.js';
 import type { Logger } from './logger.js';
 import { createServices, type Services } from './services/index.js';
 
@@ -20,13 +20,13 @@ export function createRuntime(options: { config: Config; log: Logger; prisma: Db
     workersEnabled: options.config.jobsEnabled,
   });
   const services = createServices({ prisma: options.prisma, config: options.config, log: options.log, jobs: queue, now: options.now });
-  queue.define(...allJobs(services));
+  queue.define(...allJobs(services, options.prisma));
   return {
     services,
     queue,
     async start() {
       await queue.start();
-      await services.start();
+      await retryConcurrentStart(() => services.start());
     },
     async stop() {
       await queue.stop();

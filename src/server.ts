@@ -7,7 +7,7 @@ import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { PothosValidationError } from '@pothos/core';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Config } from './config.js';
 import type { Context } from './context.js';
 import type { Db } from './db/client.js';
@@ -16,6 +16,7 @@ import { authenticateCaller } from './http/authenticate.js';
 import { registerFileRoutes } from './http/files.js';
 import { registerGraphiQL } from './http/graphiql.js';
 import { argumentGuard } from './http/graphql-arguments.js';
+import { answerDatabaseOutagesWith503, databaseUnavailablePlugin } from './http/database-unavailable.js';
 import { createMetrics } from './http/metrics.js';
 import { stripeWebhooks } from './http/stripe-webhooks.js';
 import type { Logger } from './logger.js';
@@ -125,13 +126,19 @@ function describeClientError(status: number, message: string, contentType: strin
   return `Unsupported content-type "${given}"; send application/json`;
 }
 
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const presented = /^Bearer (.+)$/i.exec(header ?? '')?.[1] ?? '';
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(presented), digest(token));
+}
+
 function graphqlErrorBody(message: string, code: string, extra: Record<string, unknown> = {}) {
   return { errors: [{ message, extensions: { code, ...extra } }] };
 }
 
 export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, log, prisma, services } = options;
-  const metrics = createMetrics();
+  const metrics = createMetrics({ prisma });
   const app = Fastify({
     loggerInstance: log,
     // Requests are logged once, on completion, by the onResponse hook below.
@@ -171,6 +178,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       .code(404)
       .send({ error: `No route for ${request.method} ${request.url.split('?')[0].slice(0, 200)}`, requestId: request.id }),
   );
+  answerDatabaseOutagesWith503(app);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -182,7 +190,8 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       reply.elapsedTime / 1000,
     );
     request.log.info(
-      { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      // The path alone: query strings carry signed-URL signatures and GraphQL GET variables.
+      { method: request.method, path: request.url.split('?', 1)[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
       'request completed',
     );
   });
@@ -219,16 +228,16 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       ApolloServerPluginLandingPageDisabled(),
       argumentGuard<Context>(),
       logUnexpectedErrors,
+      databaseUnavailablePlugin,
       {
         async requestDidStart() {
+          const started = process.hrtime.bigint();
           return {
             async willSendResponse({ operation, operationName, response }) {
               const failed = response.body.kind === 'single' && (response.body.singleResult.errors?.length ?? 0) > 0;
-              metrics.graphqlOperations.inc({
-                operation: operationName ?? 'anonymous',
-                type: operation?.operation ?? 'unknown',
-                outcome: failed ? 'error' : 'ok',
-              });
+              const labels = { operation: metrics.operationLabel(operationName), type: operation?.operation ?? 'unknown' };
+              metrics.graphqlOperations.inc({ ...labels, outcome: failed ? 'error' : 'ok' });
+              metrics.graphqlDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
             },
           };
         },
@@ -312,9 +321,14 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       return reply.code(503).send({ status: 'unavailable', reason: 'database does not answer' });
     }
   });
-  app.get('/metrics', async (_request, reply) =>
-    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
-  );
+  app.get('/metrics', async (request, reply) => {
+    // Production answers only with METRICS_TOKEN; without one configured the route is off there.
+    if (config.metricsToken ? !bearerMatches(request.headers.authorization, config.metricsToken) : config.production) {
+      if (!config.metricsToken) return reply.code(404).send({ error: 'Not found' });
+      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'Not authorized' });
+    }
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
 
   return app;
 }

@@ -64,3 +64,35 @@ describe('npm run db:reset', () => {
     expect(await api.db.prisma.user.count()).toBe(before);
   }, 30_000);
 });
+
+describe('exit codes on the database DATABASE_URL names', () => {
+  const exitCode = (script: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
+    tsx(script, args, extraEnv).then(
+      ({ stderr }) => ({ code: 0, stderr }),
+      (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr }),
+    );
+
+  it('0 on success', async () => {
+    const results = await Promise.all([
+      exitCode('scripts/migrate.ts', ['deploy']),
+      exitCode('scripts/credits-reconcile.ts', []),
+      exitCode('scripts/maintenance.ts', []),
+    ]);
+    expect(results).toEqual(results.map(() => ({ code: 0, stderr: '' })));
+  }, 30_000);
+
+  it('non-zero on failure, with the reason on stderr', async () => {
+    const [unknown, maintenanceArgs, sync, unreachable] = await Promise.all([
+      exitCode('scripts/migrate.ts', ['sideways']),
+      exitCode('scripts/maintenance.ts', ['--now']),
+      exitCode('scripts/sync-stripe.ts', [], { STRIPE_SECRET_KEY: '' }),
+      // Nothing listens on port 1: the command must fail, not hang or exit 0.
+      exitCode('scripts/migrate.ts', ['deploy'], { DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/postgres' }),
+    ]);
+    expect(unknown).toMatchObject({ code: 1, stderr: expect.stringContaining('Usage:') });
+    expect(maintenanceArgs).toMatchObject({ code: 2, stderr: expect.stringContaining('Usage: npm run maintenance') });
+    expect(sync).toMatchObject({ code: 1, stderr: expect.stringContaining('STRIPE_SECRET_KEY is not set') });
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toMatch(/ECONNREFUSED|connect/i);
+  }, 30_000);
+});

@@ -13,11 +13,12 @@ import { FakeStripe } from './support/fake-stripe.js';
 import { expectNoLeak, post } from './support/hostile.js';
 
 /**
- * Every route over a database client that can be made to fail the way a real outage or a bug does: the error Prisma
- * throws names the call, the source file and the query. None of that may reach a response.
+ * Every route over a database client that can be made to fail the way a bug does: the error Prisma throws names the
+ * call, the source file and the query. None of that may reach a response. (An unreachable database is not a bug: it
+ * answers 503 SERVICE_UNAVAILABLE, tested in ops-faults.)
  */
 const PRISMA_LIKE_MESSAGE =
-  'Invalid `prisma.user.findUnique()` invocation in\n/work/src/services/users.ts:42:7\n\n  39 const user = await prisma.user.findUnique(\nCan\'t reach database server at `127.0.0.1:5432`';
+  'Invalid `prisma.user.findUnique()` invocation in\n/work/src/services/users.ts:42:7\n\n  39 const user = await prisma.user.findUnique(\nThe column `User.legacyPlan` does not exist in the current database.';
 
 let failing = false;
 function failure() {

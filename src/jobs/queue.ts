@@ -14,6 +14,31 @@ export interface JobDefinition<T extends object = object> {
   workers?: number;
 }
 
+// Deadlock, unique violation, serialization failure; Prisma's unique-constraint and write-conflict codes.
+const START_RACE_CODES = new Set(['40P01', '23505', '40001', 'P2002', 'P2034']);
+
+/**
+ * Instances starting at the same moment create the same queues, schedules and default rows; PostgreSQL may pick one
+ * of them as a deadlock victim, or refuse one's insert as a duplicate. Start-up steps are idempotent (they find what
+ * exists first), so the loser retries after a short random pause and finds the winner's rows.
+ */
+export async function retryConcurrentStart<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (attempt >= attempts || typeof code !== 'string' || !START_RACE_CODES.has(code)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 250 * attempt));
+    }
+  }
+}
+
+function isConnectionShutdown(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return code === '57P01' || (typeof message === 'string' && /Connection terminated|terminating connection due to administrator command/.test(message));
+}
+
 export interface SendOptions {
   singletonKey?: string;
   startAfterSeconds?: number;
@@ -30,6 +55,7 @@ export class JobQueue {
   private readonly boss: PgBoss;
   private readonly definitions = new Map<string, JobDefinition<any>>();
   private started = false;
+  private stopping = false;
 
   constructor(
     private readonly options: {
@@ -47,7 +73,15 @@ export class JobQueue {
       supervise: options.workersEnabled,
       application_name: 'imagegen-credits-jobs',
     });
-    this.boss.on('error', (error) => options.log.error({ err: error }, 'job queue error'));
+    this.boss.on('error', (error) => {
+      // A connection the queue is closing can still hear the database's own shutdown (the embedded one stops right
+      // after): expected during a clean stop, not an error.
+      if (this.stopping && isConnectionShutdown(error)) {
+        options.log.debug({ err: error }, 'job queue connection closed during shutdown');
+        return;
+      }
+      options.log.error({ err: error }, 'job queue error');
+    });
   }
 
   define<T extends object>(...definitions: JobDefinition<T>[]) {
@@ -59,13 +93,13 @@ export class JobQueue {
     await this.boss.start();
     this.started = true;
     for (const definition of this.definitions.values()) {
-      await this.boss.createQueue(definition.name, {
+      await retryConcurrentStart(() => this.boss.createQueue(definition.name, {
         name: definition.name,
         retryLimit: definition.retryLimit ?? 3,
         retryDelay: definition.retryDelaySeconds ?? 5,
         retryBackoff: definition.retryBackoff ?? true,
         expireInSeconds: definition.expireInSeconds ?? 300,
-      });
+      }));
       if (!this.options.workersEnabled) continue;
       for (let index = 0; index < (definition.workers ?? 1); index++) {
         await this.boss.work(
@@ -84,7 +118,7 @@ export class JobQueue {
             },
         );
       }
-      if (definition.cron) await this.boss.schedule(definition.name, definition.cron, {}, { tz: 'UTC' });
+      if (definition.cron) await retryConcurrentStart(() => this.boss.schedule(definition.name, definition.cron!, {}, { tz: 'UTC' }));
     }
   }
 
@@ -102,6 +136,7 @@ export class JobQueue {
   async stop() {
     if (!this.started) return;
     this.started = false;
+    this.stopping = true;
     await this.boss.stop({ graceful: true, wait: true, timeout: 20_000 });
   }
 }
