@@ -1,3 +1,4 @@
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { runCommand, withServices } from './command.js';
 
 const usage = `Usage: npm run db:setup-admin -- <email>
@@ -12,10 +13,12 @@ async function main(args: string[]) {
     return 2;
   }
   const { user, created } = await withServices((services) => services.users.promoteToAdmin(email));
+  // The global id, as the API returns it and as every argument naming a user takes it.
+  const id = encodeGlobalID('User', user.id);
   console.log(
     created
-      ? `Created ${user.email} as ADMIN (id ${user.id}); they keep the role when they first sign in with this email, verified by their identity provider.`
-      : `${user.email} (id ${user.id}) is now ADMIN.`,
+      ? `Created ${user.email} as ADMIN (id ${id}); they keep the role when they first sign in with this email, verified by their identity provider.`
+      : `${user.email} (id ${id}) is now ADMIN.`,
   );
 }
 

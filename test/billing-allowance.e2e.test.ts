@@ -87,8 +87,8 @@ async function subscribe(name: string, planKey: string, interval: 'MONTH' | 'YEA
 }
 
 async function changePlan(token: string, planKey: string) {
-  const response = await api.graphql(`mutation($planKey: String!) { changePlan(planKey: $planKey) { __typename ... on Subscription { plan { key } } } }`, { planKey }, token);
-  expect(response.body.data.changePlan).toEqual({ __typename: 'Subscription', plan: { key: planKey } });
+  const response = await api.graphql(`mutation($planKey: String!) { changePlan(planKey: $planKey) { __typename ... on BillingSubscription { plan { key } } } }`, { planKey }, token);
+  expect(response.body.data.changePlan).toEqual({ __typename: 'BillingSubscription', plan: { key: planKey } });
 }
 
 /** What Stripe sends after a plan change inside a period: the updated subscription and a proration invoice. */

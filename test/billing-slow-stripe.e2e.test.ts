@@ -97,6 +97,6 @@ it('other users are served while webhooks and billing mutations wait on a Stripe
   const outcomes = await slow;
   expect(outcomes.slice(0, events.length)).toEqual(events.map(() => expect.objectContaining({ status: 'PROCESSED' })));
   const [canceled, changed] = outcomes.slice(events.length) as { body: { data: Record<string, { __typename: string }> } }[];
-  expect(canceled!.body.data.cancelSubscription!.__typename).toBe('Subscription');
-  expect(changed!.body.data.changePlan!.__typename).toBe('Subscription');
+  expect(canceled!.body.data.cancelSubscription!.__typename).toBe('BillingSubscription');
+  expect(changed!.body.data.changePlan!.__typename).toBe('BillingSubscription');
 }, 120_000);

@@ -198,14 +198,14 @@ describe('subscription lifecycle', () => {
     expect(state.payments.edges.map((edge: any) => edge.node.status).sort()).toEqual(['PAID', 'PAID', 'PAID']);
 
     // Cancel at period end, then resume, then cancel again.
-    const cancel = await api.graphql(`mutation { cancelSubscription(atPeriodEnd: true) { __typename ... on Subscription { cancelAtPeriodEnd daysUntilRenewal status } } }`, {}, user.token);
-    expect(cancel.body.data.cancelSubscription).toEqual({ __typename: 'Subscription', cancelAtPeriodEnd: true, daysUntilRenewal: null, status: 'ACTIVE' });
-    const resume = await api.graphql(`mutation { resumeSubscription { __typename ... on Subscription { cancelAtPeriodEnd } } }`, {}, user.token);
-    expect(resume.body.data.resumeSubscription).toEqual({ __typename: 'Subscription', cancelAtPeriodEnd: false });
+    const cancel = await api.graphql(`mutation { cancelSubscription(atPeriodEnd: true) { __typename ... on BillingSubscription { cancelAtPeriodEnd daysUntilRenewal status } } }`, {}, user.token);
+    expect(cancel.body.data.cancelSubscription).toEqual({ __typename: 'BillingSubscription', cancelAtPeriodEnd: true, daysUntilRenewal: null, status: 'ACTIVE' });
+    const resume = await api.graphql(`mutation { resumeSubscription { __typename ... on BillingSubscription { cancelAtPeriodEnd } } }`, {}, user.token);
+    expect(resume.body.data.resumeSubscription).toEqual({ __typename: 'BillingSubscription', cancelAtPeriodEnd: false });
 
     // Plan change: Stripe prorates; the tier follows.
-    const change = await api.graphql(`mutation { changePlan(planKey: "pro") { __typename ... on Subscription { plan { key } tier } } }`, {}, user.token);
-    expect(change.body.data.changePlan).toEqual({ __typename: 'Subscription', plan: { key: 'pro' }, tier: 'PRO' });
+    const change = await api.graphql(`mutation { changePlan(planKey: "pro") { __typename ... on BillingSubscription { plan { key } tier } } }`, {}, user.token);
+    expect(change.body.data.changePlan).toEqual({ __typename: 'BillingSubscription', plan: { key: 'pro' }, tier: 'PRO' });
     expect(fake.requests.some((request) => request.path === `/v1/subscriptions/${sub}` && request.body.proration_behavior === 'always_invoice')).toBe(true);
     expect((await viewer(user.token)).tier).toBe('PRO');
 
@@ -309,8 +309,8 @@ describe('webhooks', () => {
     expect(failed).toMatchObject({ status: 'FAILED', attempts: 1 });
     expect(failed.lastError).toContain('injected failure');
 
-    const list = await api.graphql(`query { failedWebhookEvents(first: 10) { totalCount edges { node { id type attempts lastError } } } }`, {}, adminToken);
-    expect(list.body.data.failedWebhookEvents.edges.map((edge: any) => edge.node.id)).toContain(event.id);
+    const list = await api.graphql(`query { failedWebhookEvents(first: 10) { totalCount edges { node { stripeEventId type attempts lastError } } } }`, {}, adminToken);
+    expect(list.body.data.failedWebhookEvents.edges.map((edge: any) => edge.node.stripeEventId)).toContain(event.id);
     const user2 = await newUser(api, 'not-admin');
     expect((await api.graphql(`query { failedWebhookEvents { totalCount } }`, {}, user2.token)).body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
 

@@ -1,3 +1,4 @@
+import { decodeGlobalID } from '@pothos/plugin-relay';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { CreditBalanceDocument } from './generated/graphql.js';
@@ -23,7 +24,7 @@ const GRANT = `mutation($userId: ID!, $amount: Int!, $reason: String!, $expiresA
   }
 }`;
 const SET_COSTS = `mutation($costs: [FeatureCostInput!]!) {
-  setFeatureCosts(costs: $costs) { __typename ... on MutationSetFeatureCostsSuccess { data { operation cost } } ... on ValidationError { message } }
+  setFeatureCosts(costs: $costs) { __typename ... on SetFeatureCostsSuccess { data { operation cost } } ... on ValidationError { message } }
 }`;
 
 let api: TestApp;
@@ -225,7 +226,7 @@ describe('reservations', () => {
     const released = await api.graphql(FINALIZE, { id, action: 'RELEASE' }, token);
     expect(released.body.data.finalizeReservation).toMatchObject({ reservation: { status: 'RELEASED' }, balance: { total: 10 } });
     const refund = await api.db.prisma.creditTransaction.findFirstOrThrow({ where: { userId, kind: 'REFUND' } });
-    expect(refund).toMatchObject({ amount: 4, balanceAfter: 10, reservationId: id });
+    expect(refund).toMatchObject({ amount: 4, balanceAfter: 10, reservationId: decodeGlobalID(id).id });
   });
 
   it('another user cannot finalize my reservation', async () => {
@@ -235,7 +236,7 @@ describe('reservations', () => {
     const id = held.body.data.reserveCredits.reservation.id;
     const attempt = await api.graphql(FINALIZE, { id, action: 'RELEASE' }, thief.token);
     expect(attempt.body.data.finalizeReservation.__typename).toBe('NotFoundError');
-    expect((await api.db.prisma.creditReservation.findUniqueOrThrow({ where: { id } })).status).toBe('HELD');
+    expect((await api.db.prisma.creditReservation.findUniqueOrThrow({ where: { id: decodeGlobalID(id).id } })).status).toBe('HELD');
   });
 });
 

@@ -13,7 +13,7 @@ const GET = `query($id: ID!) {
 }`;
 const LEDGER = `query { viewer {
   creditBalance { total }
-  creditTransactions(first: 20) { edges { node { kind amount operation generationId } } }
+  creditTransactions(first: 20) { edges { node { kind amount operation generation { id } } } }
 } }`;
 
 let api: TestApp;
@@ -58,7 +58,9 @@ async function ledgerOf(token: string) {
   const viewer = (await api.graphql(LEDGER, {}, token)).body.data.viewer;
   return {
     total: viewer.creditBalance.total as number,
-    rows: viewer.creditTransactions.edges.map((edge: any) => edge.node).reverse(),
+    rows: viewer.creditTransactions.edges
+      .map(({ node: { generation, ...row } }: any) => ({ ...row, generationId: generation ? rawId(generation.id) : null }))
+      .reverse(),
   };
 }
 

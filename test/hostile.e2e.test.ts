@@ -185,7 +185,7 @@ describe('client mistakes in arguments', () => {
   it.each([
     ['garbage', 'garbage'],
     ['an empty string', ''],
-    ['a global id of a type that is not a node', () => encodeGlobalID('Plan', randomUUID())],
+    ['a global id of a type that is not a node', () => encodeGlobalID('FeatureCost', randomUUID())],
     ['a global id whose row id is not a UUID', () => encodeGlobalID('User', 'not-a-uuid')],
   ])('node(%s) answers BAD_USER_INPUT', async (_label, id) => {
     const response = await postGraphQL(api, NODE, { id: typeof id === 'function' ? id() : id }, alice.token);

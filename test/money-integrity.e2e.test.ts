@@ -1,3 +1,4 @@
+import { decodeGlobalID } from '@pothos/plugin-relay';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { FakeStripe } from './support/fake-stripe.js';
@@ -217,12 +218,12 @@ describe('holds belong to whoever made them', () => {
     expect(created.body.data.createImageGeneration.__typename).toBe('ImageGeneration');
     const hold = await api.db.prisma.creditReservation.findFirstOrThrow({ where: { userId } });
     expect(hold.owner).toBe('SYSTEM');
-    const history = await api.graphql(`query { viewer { creditTransactions(first: 5) { edges { node { reservationId } } } } }`, {}, token);
-    const visibleId = history.body.data.viewer.creditTransactions.edges.find((edge: any) => edge.node.reservationId)?.node.reservationId;
-    expect(visibleId).toBe(hold.id);
+    const history = await api.graphql(`query { viewer { creditTransactions(first: 5) { edges { node { reservation { id } } } } } }`, {}, token);
+    const visibleId = history.body.data.viewer.creditTransactions.edges.find((edge: any) => edge.node.reservation)?.node.reservation.id;
+    expect(decodeGlobalID(visibleId).id).toBe(hold.id);
 
     for (const action of ['RELEASE', 'CONFIRM']) {
-      const attempt = await api.graphql(FINALIZE, { id: hold.id, action }, token);
+      const attempt = await api.graphql(FINALIZE, { id: visibleId, action }, token);
       expect(attempt.body.data.finalizeReservation.__typename).toBe('NotFoundError');
     }
     expect(await total(token)).toBe(0);
@@ -259,7 +260,7 @@ describe('holds belong to whoever made them', () => {
     const byAdmin = await api.graphql(FINALIZE, { id: userHoldId, action: 'RELEASE' }, adminToken);
     expect(byAdmin.body.data.finalizeReservation.reservation.status).toBe('RELEASED');
     expect(await total(owner.token)).toBe(7);
-    const audit = await api.db.prisma.adminAuditLog.findFirst({ where: { action: 'credits.releaseReservation', targetId: userHoldId } });
+    const audit = await api.db.prisma.adminAuditLog.findFirst({ where: { action: 'credits.releaseReservation', targetId: decodeGlobalID(userHoldId).id } });
     expect(audit).not.toBeNull();
   });
 
@@ -277,8 +278,8 @@ describe('holds belong to whoever made them', () => {
       balance: { total: 8 },
     });
     const refund = await api.db.prisma.creditTransaction.findFirstOrThrow({ where: { userId, kind: 'REFUND' } });
-    const hold = await api.db.prisma.creditTransaction.findFirstOrThrow({ where: { userId, kind: 'USAGE', reservationId: id } });
-    expect(refund).toMatchObject({ amount: 3, reservationId: id, refundOfId: hold.id });
+    const hold = await api.db.prisma.creditTransaction.findFirstOrThrow({ where: { userId, kind: 'USAGE', reservationId: decodeGlobalID(id).id } });
+    expect(refund).toMatchObject({ amount: 3, reservationId: decodeGlobalID(id).id, refundOfId: hold.id });
     expect(await ledgerSum(userId)).toBe(8);
   });
 });

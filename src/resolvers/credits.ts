@@ -12,6 +12,7 @@ import {
 import { builder } from '../schema/builder.js';
 import {
   CreditMovementRef,
+  CreditReservationRef,
   DeductCreditsInput,
   FeatureCostInput,
   FeatureCostRef,
@@ -65,7 +66,7 @@ builder.mutationFields((t) => ({
       'Spends credits at once. A signed-in user pays the configured price (feature cost x quantity) for themselves; a service API key with the SPEND scope names the user and may set the amount.',
     authScopes: { loggedIn: true, service: 'SPEND' },
     errors: { types: spendingErrors, directResult: true },
-    args: { input: t.arg({ type: DeductCreditsInput, required: true }) },
+    args: { input: t.arg({ type: DeductCreditsInput, required: true, description: 'What to spend' }) },
     resolve: (_root, { input }, context) => {
       const { principal, userId } = spender(context, input);
       return context.services.credits.deduct(principal, userId, input);
@@ -77,7 +78,7 @@ builder.mutationFields((t) => ({
       'Holds credits until finalizeReservation confirms or releases them, or the hold expires. Priced like deductCredits; only the caller that made a hold (or an admin) can settle it.',
     authScopes: { loggedIn: true, service: 'SPEND' },
     errors: { types: spendingErrors, directResult: true },
-    args: { input: t.arg({ type: ReserveCreditsInput, required: true }) },
+    args: { input: t.arg({ type: ReserveCreditsInput, required: true, description: 'What to hold' }) },
     resolve: (_root, { input }, context) => {
       const { principal, userId } = spender(context, input);
       return context.services.credits.reserve(principal, userId, input);
@@ -90,12 +91,12 @@ builder.mutationFields((t) => ({
     authScopes: { loggedIn: true, service: 'SPEND' },
     errors: { types: [NotFoundError, ConflictError, ValidationError], directResult: true },
     args: {
-      reservationId: t.arg.id({ required: true }),
-      action: t.arg({ type: ReservationActionEnum, required: true }),
+      reservationId: t.arg.globalID({ required: true, for: CreditReservationRef, description: 'Global id of the hold (reservation.id from reserveCredits)' }),
+      action: t.arg({ type: ReservationActionEnum, required: true, description: 'CONFIRM to spend, RELEASE to give back' }),
       capture: t.arg.int({ required: false, description: 'CONFIRM only: credits to keep, at most what was held' }),
     },
     resolve: (_root, args, context) =>
-      context.services.credits.finalize(settler(context), String(args.reservationId), args.action, {
+      context.services.credits.finalize(settler(context), args.reservationId.id, args.action, {
         capture: args.capture,
       }),
   }),
@@ -106,10 +107,10 @@ builder.mutationFields((t) => ({
     authScopes: { admin: true, service: 'GRANT' },
     errors: { types: [ValidationError, NotFoundError], directResult: true },
     args: {
-      userId: t.arg.globalID({ required: true, for: UserNode }),
-      amount: t.arg.int({ required: true }),
-      reason: t.arg.string({ required: true }),
-      expiresAt: t.arg({ type: 'DateTime', required: false }),
+      userId: t.arg.globalID({ required: true, for: UserNode, description: 'Global id of the user' }),
+      amount: t.arg.int({ required: true, description: 'Credits to add, 1-1000000' }),
+      reason: t.arg.string({ required: true, description: 'Why, for the ledger and the audit log' }),
+      expiresAt: t.arg({ type: 'DateTime', required: false, description: 'When the granted credits expire; omit for never' }),
     },
     resolve: (_root, args, context) =>
       context.services.credits.grantBy(
@@ -135,9 +136,9 @@ builder.mutationFields((t) => ({
     description: 'Admin: a signed correction. Audited.',
     errors: { types: [ValidationError, NotFoundError, InsufficientCreditsError], directResult: true },
     args: {
-      userId: t.arg.globalID({ required: true, for: UserNode }),
-      amount: t.arg.int({ required: true }),
-      reason: t.arg.string({ required: true }),
+      userId: t.arg.globalID({ required: true, for: UserNode, description: 'Global id of the user' }),
+      amount: t.arg.int({ required: true, description: 'Signed credits, non-zero, -1000000 to 1000000; a negative amount may not take the balance below 0' }),
+      reason: t.arg.string({ required: true, description: 'Why, for the ledger and the audit log' }),
     },
     resolve: (_root, args, context) =>
       context.services.credits.adminAdjust(context.viewer.id, args.userId.id, {
@@ -148,8 +149,8 @@ builder.mutationFields((t) => ({
   setFeatureCosts: t.withAuth({ admin: true }).prismaField({
     type: [FeatureCostRef],
     description: 'Admin: creates or updates operation costs. Audited.',
-    errors: { types: [ValidationError] },
-    args: { costs: t.arg({ type: [FeatureCostInput], required: true }) },
+    errors: { types: [ValidationError], dataField: { description: 'Every feature cost after the change, by operation' } },
+    args: { costs: t.arg({ type: [FeatureCostInput], required: true, description: 'Costs to create or update; operations not listed stay as they are' }) },
     resolve: async (query, _root, args, context) => {
       await context.services.credits.setFeatureCosts(context.viewer.id, args.costs);
       return context.prisma.featureCost.findMany({ ...query, orderBy: { operation: 'asc' } });

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../services/errors.js';
 import { builder } from '../schema/builder.js';
+import { connectionTypes } from '../schema/connections.js';
 import { DeletionRef } from '../schema/storage.js';
-import { RoleEnum, UserNode } from '../schema/users.js';
+import { MembershipStatusEnum, RoleEnum, TierEnum, UserNode } from '../schema/users.js';
 
 builder.queryFields((t) => ({
   viewer: t.prismaField({
@@ -18,27 +19,39 @@ builder.queryFields((t) => ({
     },
   }),
   users: t.withAuth({ admin: true }).prismaConnection({
+    description: 'Admin: users, newest first, filtered by the arguments given (all must match)',
     type: UserNode,
     cursor: 'id',
     maxSize: 100,
     defaultSize: 20,
-    totalCount: (_parent, args, context) =>
-      context.prisma.user.count({ where: context.services.users.searchFilter(args.search) }),
-    args: { search: t.arg.string({ required: false, validate: z.string().max(200) }) },
+    totalCount: (_parent, args, context) => context.prisma.user.count({ where: context.services.users.listFilter(args) }),
+    args: {
+      search: t.arg.string({
+        required: false,
+        validate: z.string().max(200),
+        description: 'Part of the email or name, case-insensitive, at most 200 characters',
+      }),
+      role: t.arg({ type: RoleEnum, required: false, description: 'Only users with this role' }),
+      tier: t.arg({ type: TierEnum, required: false, description: 'Only users on this tier' }),
+      membershipStatus: t.arg({ type: MembershipStatusEnum, required: false, description: 'Only users in this membership status' }),
+    },
     resolve: (query, _root, args, context) =>
       context.prisma.user.findMany({
         ...query,
-        where: context.services.users.searchFilter(args.search),
+        where: context.services.users.listFilter(args),
         orderBy: { id: 'desc' },
       }),
-  }),
+  }, ...connectionTypes('User', 'users')),
 }));
 
 builder.mutationFields((t) => ({
   updatePreferences: t.withAuth({ loggedIn: true }).prismaField({
+    description: 'Merges keys into your preferences in one statement; a key set to null is removed. At most 16 KB of JSON in total.',
     type: UserNode,
     errors: { types: [ValidationError], directResult: true },
-    args: { preferences: t.arg({ type: 'JSONObject', required: true }) },
+    args: {
+      preferences: t.arg({ type: 'JSONObject', required: true, description: 'Keys to set (null removes a key); other keys stay' }),
+    },
     resolve: async (query, _root, args, context) => {
       await context.services.users.updatePreferences(context.viewer.id, args.preferences);
       return context.prisma.user.findUniqueOrThrow({ ...query, where: { id: context.viewer.id } });
@@ -49,9 +62,9 @@ builder.mutationFields((t) => ({
     description: 'Changes a user\'s role (BANNED bans them). Writes an admin audit row.',
     errors: { types: [ValidationError, NotFoundError], directResult: true },
     args: {
-      userId: t.arg.globalID({ required: true, for: UserNode }),
-      role: t.arg({ type: RoleEnum, required: true }),
-      reason: t.arg.string({ required: false, validate: z.string().max(500) }),
+      userId: t.arg.globalID({ required: true, for: UserNode, description: 'Global id of the user' }),
+      role: t.arg({ type: RoleEnum, required: true, description: 'The new role' }),
+      reason: t.arg.string({ required: false, validate: z.string().max(500), description: 'Why, for the audit log; at most 500 characters' }),
     },
     resolve: async (query, _root, args, context) => {
       const user = await context.services.users.setRole(context.viewer.id, args.userId.id, args.role, args.reason);

@@ -17,23 +17,23 @@ export const ApiKeyNode = builder.prismaNode('ApiKey', {
   description: 'A key for the SaaS\'s own servers. Only admins see keys; the secret is shown once, at creation.',
   authScopes: { admin: true },
   fields: (t) => ({
-    name: t.exposeString('name'),
+    name: t.exposeString('name', { description: 'What the key is for' }),
     prefix: t.exposeString('prefix', { description: 'The first characters of the secret, to tell keys apart' }),
-    scopes: t.expose('scopes', { type: [ApiKeyScopeEnum] }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    scopes: t.expose('scopes', { description: 'What the key may do', type: [ApiKeyScopeEnum] }),
+    createdAt: t.expose('createdAt', { description: 'When the key was created', type: 'DateTime' }),
     lastUsedAt: t.expose('lastUsedAt', {
       type: 'DateTime',
       nullable: true,
       description: 'When the key was last used, to the minute',
     }),
-    revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
+    revokedAt: t.expose('revokedAt', { description: 'When the key was revoked; null while it works', type: 'DateTime', nullable: true }),
   }),
 });
 
 export const CreatedApiKeyRef = builder.objectRef<{ apiKey: ApiKey; secret: string }>('CreatedApiKey').implement({
   description: 'A new key and its secret. Store the secret now: it is not shown again.',
   fields: (t) => ({
-    apiKey: t.field({ type: ApiKeyNode, resolve: (created) => created.apiKey }),
+    apiKey: t.field({ description: 'The key, as apiKeys lists it', type: ApiKeyNode, resolve: (created) => created.apiKey }),
     secret: t.exposeString('secret', {
       description: 'Send as `Authorization: Bearer <secret>` from your servers; never ship it to a browser',
     }),

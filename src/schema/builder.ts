@@ -15,6 +15,7 @@ import { ValidationError } from '../services/errors.js';
 import TextInputPlugin from './text-input.js';
 
 const production = isProductionEnvironment();
+const capitalize = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -27,13 +28,9 @@ export const builder = new SchemaBuilder<{
   Connection: { totalCount: number | (() => number | Promise<number>) };
   Scalars: {
     DateTime: { Input: Date; Output: Date | string };
-    JSON: { Input: unknown; Output: unknown };
     JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
     EmailAddress: { Input: string; Output: string };
-    URL: { Input: URL; Output: URL | string };
-    NonNegativeInt: { Input: number; Output: number };
-    PositiveInt: { Input: number; Output: number };
-    BigInt: { Input: bigint; Output: bigint | number };
+    URL: { Input: string; Output: URL | string };
   };
 }>({
   plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin, DataloaderPlugin, ValidationPlugin, TextInputPlugin],
@@ -49,7 +46,19 @@ export const builder = new SchemaBuilder<{
         ? new GraphQLError('You are not allowed to access this field', { extensions: { code: 'FORBIDDEN' } })
         : new GraphQLError('Sign in to access this field', { extensions: { code: 'UNAUTHENTICATED' } }),
   },
-  errors: { defaultTypes: [] },
+  errors: {
+    // Every field with a result union can refuse its input; field-specific errors are listed on the field.
+    defaultTypes: [ValidationError],
+    // Deliberate names instead of Mutation<Field>Result: deductCredits -> DeductCreditsResult / DeductCreditsSuccess.
+    defaultUnionOptions: {
+      name: ({ fieldName }) => `${capitalize(fieldName)}Result`,
+      description: 'The result, or one of the typed errors listed as members (each implements Error); see the README on errors',
+    },
+    defaultResultOptions: {
+      name: ({ fieldName }) => `${capitalize(fieldName)}Success`,
+      description: 'The successful result of the field of the same name; the value is in data',
+    },
+  },
   prisma: {
     client: (context) => context.prisma,
     dmmf: getDatamodel(),
@@ -59,7 +68,29 @@ export const builder = new SchemaBuilder<{
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
-    edgesFieldOptions: { nullable: false },
+    edgesFieldOptions: { nullable: false, description: 'The items of this page, in order' },
+    nodeTypeOptions: { description: 'An object a client can fetch again by its global id with node(id)' },
+    idFieldOptions: { description: 'Global id: opaque, stable, accepted by node(id) and by every argument that names this object' },
+    nodeQueryOptions: {
+      description: 'Any object by its global id; null when it does not exist or the caller may not see it',
+      args: { id: { description: 'A global id, as returned in `id` fields' } },
+    },
+    nodesQueryOptions: {
+      description: 'Objects by their global ids, in the same order; null for each one that does not exist or is not visible',
+      args: { ids: { description: 'Global ids, as returned in `id` fields' } },
+    },
+    pageInfoTypeOptions: { description: 'Where this page sits in the list, and the cursors to fetch the next or previous one' },
+    pageInfoFieldOptions: { description: 'Cursors and whether more pages exist' },
+    hasNextPageFieldOptions: { description: 'True when another page follows; fetch it with first and after: endCursor' },
+    hasPreviousPageFieldOptions: { description: 'True when a page comes before; fetch it with last and before: startCursor' },
+    startCursorFieldOptions: { description: 'Cursor of the first item of this page; null when the page is empty' },
+    endCursorFieldOptions: { description: 'Cursor of the last item of this page; null when the page is empty' },
+    cursorFieldOptions: { description: 'Opaque position of this item; pass it as after or before to page on' },
+    nodeFieldOptions: { description: 'The item' },
+    firstArgOptions: { description: 'Page size from the start (or from after): 1-100; 20 when neither first nor last is given' },
+    afterArgOptions: { description: 'A cursor from a previous page: start after this item' },
+    lastArgOptions: { description: 'Page size from the end (or from before): 1-100' },
+    beforeArgOptions: { description: 'A cursor from a previous page: end before this item' },
   },
   validation: {
     validationError: (result) =>

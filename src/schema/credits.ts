@@ -2,16 +2,45 @@ import { CreditTransactionKind, ReservationOwner, ReservationStatus } from '../g
 import type { Movement, ReservationResult } from '../services/credits.js';
 import { available } from '../services/credits.js';
 import { builder } from './builder.js';
+import { connectionTypes } from './connections.js';
 import { ValidationError } from '../services/errors.js';
+import { ImageGenerationNode } from './generations.js';
+import { ownedByVisibleUser } from './storage.js';
 import { UserNode } from './users.js';
 
-export const CreditTransactionKindEnum = builder.enumType(CreditTransactionKind, { name: 'CreditTransactionKind' });
-export const ReservationStatusEnum = builder.enumType(ReservationStatus, { name: 'ReservationStatus' });
+export const CreditTransactionKindEnum = builder.enumType(CreditTransactionKind, {
+  name: 'CreditTransactionKind',
+  description: 'Why credits moved',
+  values: {
+    USAGE: { description: 'Spent on an operation (a deduction or a confirmed hold)' },
+    REFUND: { description: 'Given back: a released or partly captured hold, or a failed generation' },
+    GRANT: { description: 'Added by an admin or a service key with GRANT' },
+    PURCHASE: { description: 'Added by a paid credit pack' },
+    ALLOWANCE_RESET: { description: 'The period allowance was set for a new billing period' },
+    EXPIRY: { description: 'Granted or purchased credits that expired' },
+    ADJUSTMENT: { description: 'A signed correction by an admin' },
+  },
+});
+export const ReservationStatusEnum = builder.enumType(ReservationStatus, {
+  name: 'ReservationStatus',
+  description: 'State of a credit hold',
+  values: {
+    HELD: { description: 'The credits are set aside until confirmed, released or expired' },
+    CONFIRMED: { description: 'Spent (all or capturedAmount of it)' },
+    RELEASED: { description: 'Given back, by a release or at expiry' },
+  },
+});
 export const ReservationOwnerEnum = builder.enumType(ReservationOwner, {
   name: 'ReservationOwner',
   description: 'Who may settle a hold: the user who made it, the service key that made it, or a server flow (a generation). Admins may settle any.',
+  values: {
+    USER: { description: 'Made by the signed-in user; only they (or an admin) may settle it' },
+    SERVICE: { description: 'Made by a service API key; only that key (or an admin) may settle it' },
+    SYSTEM: { description: 'Made by the server for a generation; settled by the generation itself' },
+  },
 });
 export const ReservationActionEnum = builder.enumType('ReservationAction', {
+  description: 'How finalizeReservation settles a hold',
   values: { CONFIRM: { description: 'The credits are spent' }, RELEASE: { description: 'The credits come back' } } as const,
 });
 
@@ -25,9 +54,9 @@ function clientVisibleKey(stored: string | null): string | null {
 export const CreditBalanceRef = builder.prismaObject('CreditBalance', {
   description: 'What the user can spend: the period allowance first, then granted credits.',
   fields: (t) => ({
-    allowanceRemaining: t.exposeInt('allowanceRemaining'),
-    allowanceTotal: t.exposeInt('allowanceTotal'),
-    grantedRemaining: t.exposeInt('grantedRemaining'),
+    allowanceRemaining: t.exposeInt('allowanceRemaining', { description: 'Credits left of this period allowance; spent first' }),
+    allowanceTotal: t.exposeInt('allowanceTotal', { description: 'The allowance for this period (the plan creditsPerPeriod, or the free allowance)' }),
+    grantedRemaining: t.exposeInt('grantedRemaining', { description: 'Granted and purchased credits left; spent after the allowance, they survive resets' }),
     total: t.int({ description: 'allowanceRemaining + grantedRemaining', resolve: (balance) => available(balance) }),
     usedThisPeriod: t.loadable({
       type: 'Int',
@@ -38,7 +67,7 @@ export const CreditBalanceRef = builder.prismaObject('CreditBalance', {
       },
       resolve: (balance) => balance.userId,
     }),
-    periodStart: t.expose('periodStart', { type: 'DateTime' }),
+    periodStart: t.expose('periodStart', { description: 'When the current allowance period started', type: 'DateTime' }),
     nextResetAt: t.expose('nextResetAt', { type: 'DateTime', description: 'When the allowance renews' }),
   }),
 });
@@ -48,8 +77,8 @@ export const AffordabilityRef = builder
   .implement({
     description: 'The answer to canAfford: the price, what the user has, and what is missing',
     fields: (t) => ({
-      operation: t.exposeString('operation'),
-      quantity: t.exposeInt('quantity'),
+      operation: t.exposeString('operation', { description: 'The feature cost key asked about' }),
+      quantity: t.exposeInt('quantity', { description: 'Units asked about' }),
       cost: t.exposeInt('cost', { description: 'Credits the operation would cost: feature cost x quantity' }),
       available: t.exposeInt('available', { description: 'Credits the user can spend now' }),
       allowed: t.exposeBoolean('allowed', { description: 'True when available >= cost' }),
@@ -57,49 +86,65 @@ export const AffordabilityRef = builder
     }),
   });
 
-export const CreditTransactionRef = builder.prismaObject('CreditTransaction', {
+export const CreditTransactionRef = builder.prismaNode('CreditTransaction', {
+  id: { field: 'id' },
+  nullable: true,
+  findUnique: (id, context) => ({ id, ...ownedByVisibleUser(context) }),
+  description: 'One row of the append-only credit ledger. The rows of a user sum to their balance.',
   fields: (t) => ({
-    id: t.exposeID('id'),
-    kind: t.expose('kind', { type: CreditTransactionKindEnum }),
-    operation: t.exposeString('operation', { nullable: true }),
+    kind: t.expose('kind', { description: 'Why credits moved', type: CreditTransactionKindEnum }),
+    operation: t.exposeString('operation', { description: 'The feature cost key spent on; null for movements not tied to an operation', nullable: true }),
     amount: t.exposeInt('amount', { description: 'Signed: negative when credits left the balance' }),
-    balanceAfter: t.exposeInt('balanceAfter'),
+    balanceAfter: t.exposeInt('balanceAfter', { description: 'The total balance (allowance + granted) right after this row' }),
     idempotencyKey: t.string({
       nullable: true,
       description: 'The idempotency key the caller sent with this movement; null for movements the server made itself',
       resolve: (row) => clientVisibleKey(row.idempotencyKey),
     }),
     refundOf: t.relation('refundOf', { nullable: true, description: 'For a REFUND: the USAGE row whose credits it gives back' }),
-    details: t.field({ type: 'JSONObject', resolve: (row) => (row.details ?? {}) as Record<string, unknown> }),
-    generationId: t.exposeString('generationId', { nullable: true }),
-    reservationId: t.exposeString('reservationId', { nullable: true }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    details: t.field({ description: 'Free-form context the caller stored with the movement', type: 'JSONObject', resolve: (row) => (row.details ?? {}) as Record<string, unknown> }),
+    generation: t.loadable({
+      type: ImageGenerationNode,
+      nullable: true,
+      description: 'The generation this movement paid for or refunded; null otherwise, or once the generation is deleted',
+      load: async (ids: string[], context) => {
+        const rows = await context.prisma.imageGeneration.findMany({ where: { id: { in: ids }, deletedAt: null } });
+        return ids.map((id) => rows.find((row) => row.id === id) ?? null);
+      },
+      resolve: (row) => row.generationId,
+    }),
+    reservation: t.relation('reservation', { nullable: true, description: 'The hold this movement settled; null otherwise' }),
+    createdAt: t.expose('createdAt', { description: 'When the credits moved', type: 'DateTime' }),
   }),
 });
 
-export const CreditReservationRef = builder.prismaObject('CreditReservation', {
+export const CreditReservationRef = builder.prismaNode('CreditReservation', {
+  id: { field: 'id' },
+  nullable: true,
+  findUnique: (id, context) => ({ id, ...ownedByVisibleUser(context) }),
+  description: 'A hold: credits set aside by reserveCredits (or a generation) until confirmed, released or expired',
   fields: (t) => ({
-    id: t.exposeID('id'),
-    operation: t.exposeString('operation'),
-    amount: t.exposeInt('amount'),
-    status: t.expose('status', { type: ReservationStatusEnum }),
-    owner: t.expose('owner', { type: ReservationOwnerEnum }),
+    operation: t.exposeString('operation', { description: 'The feature cost key the hold is for' }),
+    amount: t.exposeInt('amount', { description: 'Credits held' }),
+    status: t.expose('status', { description: 'State of the hold', type: ReservationStatusEnum }),
+    owner: t.expose('owner', { description: 'Who may settle it', type: ReservationOwnerEnum }),
     capturedAmount: t.exposeInt('capturedAmount', {
       nullable: true,
       description: 'What a confirm kept; the rest of the hold came back. Null while held or after a release.',
     }),
-    expiresAt: t.expose('expiresAt', { type: 'DateTime' }),
-    finalizedAt: t.expose('finalizedAt', { type: 'DateTime', nullable: true }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    expiresAt: t.expose('expiresAt', { description: 'When an unsettled hold is released by itself', type: 'DateTime' }),
+    finalizedAt: t.expose('finalizedAt', { description: 'When it was confirmed or released; null while held', type: 'DateTime', nullable: true }),
+    createdAt: t.expose('createdAt', { description: 'When the hold was made', type: 'DateTime' }),
   }),
 });
 
 export const FeatureCostRef = builder.prismaObject('FeatureCost', {
+  description: 'The price of one operation in credits, set by admins',
   fields: (t) => ({
-    operation: t.exposeString('operation'),
-    cost: t.exposeInt('cost'),
-    description: t.exposeString('description', { nullable: true }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    operation: t.exposeString('operation', { description: 'The operation key, e.g. AI_IMAGE_GENERATION; what deductCredits(operation) names' }),
+    cost: t.exposeInt('cost', { description: 'Credits per unit of the operation' }),
+    description: t.exposeString('description', { description: 'What the operation is, for admins; null if none', nullable: true }),
+    updatedAt: t.expose('updatedAt', { description: 'When the cost last changed', type: 'DateTime' }),
   }),
 });
 
@@ -128,8 +173,8 @@ builder.prismaObjectFields('User', (t) => ({
     totalCount: true,
     description: 'The credit ledger, newest first',
     args: {
-      kind: t.arg({ type: CreditTransactionKindEnum, required: false }),
-      operation: t.arg.string({ required: false }),
+      kind: t.arg({ type: CreditTransactionKindEnum, required: false, description: 'Only rows of this kind' }),
+      operation: t.arg.string({ required: false, description: 'Only rows for this feature cost key' }),
     },
     query: (args) => ({
       where: {
@@ -138,14 +183,15 @@ builder.prismaObjectFields('User', (t) => ({
       },
       orderBy: { id: 'desc' },
     }),
-  }),
+  }, ...connectionTypes('CreditTransaction', 'ledger rows')),
 }));
 
 const movementFields = builder.objectRef<Movement>('CreditMovement');
 movementFields.implement({
+  description: 'What a deduction or grant did: the ledger row and the balance after it',
   fields: (t) => ({
-    transaction: t.field({ type: CreditTransactionRef, resolve: (movement) => movement.transaction }),
-    balance: t.field({ type: CreditBalanceRef, resolve: (movement) => movement.balance }),
+    transaction: t.field({ description: 'The ledger row written (the first one, when replayed)', type: CreditTransactionRef, resolve: (movement) => movement.transaction }),
+    balance: t.field({ description: 'The balance after the movement', type: CreditBalanceRef, resolve: (movement) => movement.balance }),
     replayed: t.exposeBoolean('replayed', {
       description: 'True when this idempotency key was used before; nothing moved this time',
     }),
@@ -154,10 +200,11 @@ movementFields.implement({
 export const CreditMovementRef = movementFields;
 
 export const ReservationResultRef = builder.objectRef<ReservationResult>('ReservationResult').implement({
+  description: 'What reserveCredits or finalizeReservation did: the hold and the balance after it',
   fields: (t) => ({
-    reservation: t.field({ type: CreditReservationRef, resolve: (result) => result.reservation }),
-    balance: t.field({ type: CreditBalanceRef, resolve: (result) => result.balance }),
-    replayed: t.exposeBoolean('replayed'),
+    reservation: t.field({ description: 'The hold', type: CreditReservationRef, resolve: (result) => result.reservation }),
+    balance: t.field({ description: 'The balance after the call', type: CreditBalanceRef, resolve: (result) => result.balance }),
+    replayed: t.exposeBoolean('replayed', { description: 'True when this idempotency key was used before; nothing moved this time' }),
   }),
 });
 
@@ -187,10 +234,12 @@ const spendingFields = (t: InputFields) => ({
 });
 
 export const DeductCreditsInput = builder.inputType('DeductCreditsInput', {
+  description: 'What to spend, and for whom. The price is the feature cost x quantity unless a service key sets amount.',
   fields: (t) => spendingFields(t),
 });
 
 export const ReserveCreditsInput = builder.inputType('ReserveCreditsInput', {
+  description: 'What to hold, and for whom. Priced like DeductCreditsInput.',
   fields: (t) => ({
     ...spendingFields(t),
     ttlSeconds: t.int({ required: false, description: 'How long the hold lasts before it is released (10-86400)' }),
@@ -198,9 +247,10 @@ export const ReserveCreditsInput = builder.inputType('ReserveCreditsInput', {
 });
 
 export const FeatureCostInput = builder.inputType('FeatureCostInput', {
+  description: 'The price of one operation',
   fields: (t) => ({
-    operation: t.string({ required: true }),
-    cost: t.int({ required: true }),
-    description: t.string({ required: false }),
+    operation: t.string({ description: 'The operation key, e.g. AI_IMAGE_GENERATION', required: true }),
+    cost: t.int({ description: 'Credits per unit, 0 or more', required: true }),
+    description: t.string({ description: 'What the operation is, for admins', required: false }),
   }),
 });

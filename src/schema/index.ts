@@ -9,6 +9,7 @@ import './storage.js';
 import './generations.js';
 import './analytics.js';
 import './api-keys.js';
+import './audit.js';
 import '../resolvers/users.js';
 import '../resolvers/credits.js';
 import '../resolvers/billing.js';
@@ -16,5 +17,6 @@ import '../resolvers/generations.js';
 import '../resolvers/storage.js';
 import '../resolvers/analytics.js';
 import '../resolvers/api-keys.js';
+import '../resolvers/audit.js';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

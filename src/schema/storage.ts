@@ -2,33 +2,53 @@ import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { Context } from '../context.js';
 import { StorageProvider } from '../generated/prisma/enums.js';
 import { builder } from './builder.js';
+import { connectionTypes } from './connections.js';
 
-export const StorageProviderEnum = builder.enumType(StorageProvider, { name: 'StorageProvider' });
+export const StorageProviderEnum = builder.enumType(StorageProvider, {
+  name: 'StorageProvider',
+  description: 'Where file bytes are kept',
+  values: {
+    LOCAL: { description: 'The server local disk' },
+    S3: { description: 'An S3-compatible bucket' },
+  },
+});
 
 // A where that matches nothing for anonymous callers: an undefined userId would drop the filter instead.
 const NO_USER = '00000000-0000-0000-0000-000000000000';
 export const viewerIdOrNone = (context: Context) => context.viewer?.id ?? NO_USER;
 
+/**
+ * The where that node(id) adds for objects owned by a user: admins and service keys with READ see every user's,
+ * anyone else only their own (another user's reads as missing, so existence is not revealed).
+ */
+export const ownedByVisibleUser = (context: Context) =>
+  context.viewer?.role === 'ADMIN' || context.apiKey?.scopes.includes('READ') ? {} : { userId: viewerIdOrNone(context) };
+
+/** Fields on User that the user themselves and admins may read. */
+export const ownerOrAdmin = (user: { id: string }, _args: unknown, context: Context) =>
+  context.viewer?.id === user.id || context.viewer?.role === 'ADMIN';
+
 /** Fields on User that only the user themselves may read, admins included. */
 export const ownerOnly = (user: { id: string }, _args: unknown, context: Context) => context.viewer?.id === user.id;
 
 export const StorageObjectNode = builder.prismaNode('StorageObject', {
+  description: 'A file you own: an image a generation produced or one you uploaded. Visible only to its owner.',
   id: { field: 'id' },
   nullable: true,
   // Another user's or a deleted file reads as missing through node(id), not as forbidden: existence is not revealed.
   findUnique: (id, context) => ({ id, userId: viewerIdOrNone(context), deletedAt: null }),
-  authScopes: (object, context) => context.viewer?.id === object.userId,
+  authScopes: (object, context) => context.viewer?.id === object.userId || context.viewer?.role === 'ADMIN',
   fields: (t) => ({
-    name: t.exposeString('name'),
-    contentType: t.exposeString('contentType'),
-    sizeBytes: t.exposeInt('sizeBytes'),
+    name: t.exposeString('name', { description: 'File name, e.g. image-1.png' }),
+    contentType: t.exposeString('contentType', { description: 'MIME type, e.g. image/png' }),
+    sizeBytes: t.exposeInt('sizeBytes', { description: 'Size in bytes' }),
     checksum: t.exposeString('checksum', { description: 'SHA-256 of the bytes, hex' }),
-    provider: t.expose('provider', { type: StorageProviderEnum }),
+    provider: t.expose('provider', { description: 'Where the bytes are kept', type: StorageProviderEnum }),
     url: t.string({
       description: 'A signed download URL, valid for STORAGE_SIGNED_URL_TTL_SECONDS without any other credential',
       resolve: (object, _args, context) => context.services.storage.signedUrl(object),
     }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    createdAt: t.expose('createdAt', { description: 'When the file was stored', type: 'DateTime' }),
   }),
 });
 
@@ -41,8 +61,8 @@ export interface DeletionResult {
 export const DeletionRef = builder.objectRef<DeletionResult>('Deletion').implement({
   description: 'What a delete mutation hid: it no longer appears anywhere, and its files are purged after retention.',
   fields: (t) => ({
-    id: t.id({ resolve: (deletion) => encodeGlobalID(deletion.typename, deletion.id) }),
-    deletedAt: t.expose('deletedAt', { type: 'DateTime' }),
+    id: t.id({ description: 'Global id of what was deleted', resolve: (deletion) => encodeGlobalID(deletion.typename, deletion.id) }),
+    deletedAt: t.expose('deletedAt', { description: 'When it was deleted', type: 'DateTime' }),
   }),
 });
 
@@ -55,10 +75,10 @@ builder.prismaObjectFields('User', (t) => ({
     authScopes: ownerOnly,
     description: 'Your files, newest first',
     query: () => ({ where: { deletedAt: null }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
-  }),
+  }, ...connectionTypes('StorageObject', 'stored files')),
   storageUsedBytes: t.loadable({
     type: 'Float',
-    description: 'Bytes your files take, deleted files excluded',
+    description: 'Bytes your files take, deleted files excluded; a Float because a total can pass the 2^31 limit of Int',
     authScopes: ownerOnly,
     load: async (userIds: string[], context) => {
       const used = await context.services.storage.usedBytes(userIds);

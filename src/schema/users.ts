@@ -2,11 +2,38 @@ import { MembershipStatus, Role, Tier } from '../generated/prisma/enums.js';
 import { builder } from './builder.js';
 import { viewerIdOrNone } from './storage.js';
 
-export const RoleEnum = builder.enumType(Role, { name: 'Role' });
-export const MembershipStatusEnum = builder.enumType(MembershipStatus, { name: 'MembershipStatus' });
-export const TierEnum = builder.enumType(Tier, { name: 'Tier' });
+export const RoleEnum = builder.enumType(Role, {
+  name: 'Role',
+  description: 'What a user may do',
+  values: {
+    USER: { description: 'A signed-in user with no paid subscription' },
+    PREMIUM: { description: 'A user with an active or trialing subscription; set from Stripe, not by hand' },
+    ADMIN: { description: 'May call every admin field (users, plans, costs, grants, analytics, audit log); never changed by billing' },
+    BANNED: { description: 'Signed out of everything: every call answers as for an anonymous caller or FORBIDDEN' },
+  },
+});
+export const MembershipStatusEnum = builder.enumType(MembershipStatus, {
+  name: 'MembershipStatus',
+  description: 'The state of the paid membership, kept in step with the Stripe subscription',
+  values: {
+    ACTIVE: { description: 'Paying (or trialing); the plan allowance applies' },
+    INACTIVE: { description: 'Never subscribed, or the subscription ended long ago' },
+    CANCELED: { description: 'The subscription ended' },
+    PAST_DUE: { description: 'A renewal payment failed; Stripe is retrying' },
+  },
+});
+export const TierEnum = builder.enumType(Tier, {
+  name: 'Tier',
+  description: 'The product tier that decides the period allowance',
+  values: {
+    FREE: { description: 'No subscription' },
+    PLUS: { description: 'The middle paid tier' },
+    PRO: { description: 'The top paid tier' },
+  },
+});
 
 export const UserNode = builder.prismaNode('User', {
+  description: 'A person with an account. Visible to themselves, to admins and to service API keys with READ.',
   id: { field: 'id' },
   nullable: true,
   // A user is visible to themselves, to admins and to service keys with READ. Through node(id) anyone else's id reads
@@ -18,15 +45,16 @@ export const UserNode = builder.prismaNode('User', {
   authScopes: (user, context) =>
     context.viewer?.id === user.id || context.viewer?.role === 'ADMIN' || !!context.apiKey?.scopes.includes('READ'),
   fields: (t) => ({
-    email: t.exposeString('email', { nullable: true }),
-    name: t.exposeString('name', { nullable: true }),
-    role: t.expose('role', { type: RoleEnum }),
-    membershipStatus: t.expose('membershipStatus', { type: MembershipStatusEnum }),
-    tier: t.expose('tier', { type: TierEnum }),
+    email: t.expose('email', { type: 'EmailAddress', description: 'Sign-in email; null for accounts created without one', nullable: true }),
+    name: t.exposeString('name', { description: 'Display name from the identity provider; null if none', nullable: true }),
+    role: t.expose('role', { description: 'What the user may do', type: RoleEnum }),
+    membershipStatus: t.expose('membershipStatus', { description: 'State of the paid membership', type: MembershipStatusEnum }),
+    tier: t.expose('tier', { description: 'Product tier from the current subscription; FREE without one', type: TierEnum }),
     preferences: t.field({
+      description: 'Free-form client settings, merged by updatePreferences; at most 16 KB as JSON',
       type: 'JSONObject',
       resolve: (user) => (user.preferences ?? {}) as Record<string, unknown>,
     }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    createdAt: t.expose('createdAt', { description: 'When the account was created', type: 'DateTime' }),
   }),
 });

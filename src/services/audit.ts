@@ -21,3 +21,23 @@ export function recordAdminAction(db: DbOrTx, action: AdminAction) {
     },
   });
 }
+
+export interface AuditLogFilter {
+  actorId?: string | null;
+  target?: { type: string; id: string } | null;
+  action?: string | null;
+  from?: Date | null;
+  to?: Date | null;
+}
+
+/** The audit rows matching every filter given; `from` is inclusive, `to` exclusive. */
+export function auditLogWhere(filter: AuditLogFilter): Prisma.AdminAuditLogWhereInput {
+  return {
+    ...(filter.actorId ? { actorId: filter.actorId } : {}),
+    ...(filter.target ? { targetType: filter.target.type, targetId: filter.target.id } : {}),
+    ...(filter.action ? { action: filter.action } : {}),
+    ...(filter.from || filter.to
+      ? { createdAt: { ...(filter.from ? { gte: filter.from } : {}), ...(filter.to ? { lt: filter.to } : {}) } }
+      : {}),
+  };
+}

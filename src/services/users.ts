@@ -1,4 +1,4 @@
-import { Prisma, type Role, type User } from '../generated/prisma/client.js';
+import { Prisma, type MembershipStatus, type Role, type Tier, type User } from '../generated/prisma/client.js';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import { recordAdminAction } from './audit.js';
@@ -6,6 +6,13 @@ import type { VerifiedIdentity } from './auth.js';
 import { AuthenticationError, ConflictError, NotFoundError, ValidationError } from './errors.js';
 
 export type UserQuery = Omit<Prisma.UserFindManyArgs, 'where' | 'orderBy' | 'cursor' | 'take' | 'skip'>;
+
+export interface UserListFilter {
+  search?: string | null;
+  role?: Role | null;
+  tier?: Tier | null;
+  membershipStatus?: MembershipStatus | null;
+}
 
 export interface UsersServiceDeps {
   prisma: Db;
@@ -111,6 +118,16 @@ export class UsersService {
       RETURNING id`;
     if (rows.length === 0) throw new NotFoundError('User', userId);
     return this.deps.prisma.user.findUniqueOrThrow({ where: { id: userId } });
+  }
+
+  /** The users an admin list shows: not deleted, and matching every filter given. */
+  listFilter(filter: UserListFilter = {}): Prisma.UserWhereInput {
+    return {
+      ...this.searchFilter(filter.search),
+      ...(filter.role ? { role: filter.role } : {}),
+      ...(filter.tier ? { tier: filter.tier } : {}),
+      ...(filter.membershipStatus ? { membershipStatus: filter.membershipStatus } : {}),
+    };
   }
 
   searchFilter(search?: string | null): Prisma.UserWhereInput {

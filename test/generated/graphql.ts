@@ -3,21 +3,35 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+/** The state of the paid membership, kept in step with the Stripe subscription */
 export type MembershipStatus =
+  /** Paying (or trialing); the plan allowance applies */
   | 'ACTIVE'
+  /** The subscription ended */
   | 'CANCELED'
+  /** Never subscribed, or the subscription ended long ago */
   | 'INACTIVE'
+  /** A renewal payment failed; Stripe is retrying */
   | 'PAST_DUE';
 
+/** What a user may do */
 export type Role =
+  /** May call every admin field (users, plans, costs, grants, analytics, audit log); never changed by billing */
   | 'ADMIN'
+  /** Signed out of everything: every call answers as for an anonymous caller or FORBIDDEN */
   | 'BANNED'
+  /** A user with an active or trialing subscription; set from Stripe, not by hand */
   | 'PREMIUM'
+  /** A signed-in user with no paid subscription */
   | 'USER';
 
+/** The product tier that decides the period allowance */
 export type Tier =
+  /** No subscription */
   | 'FREE'
+  /** The middle paid tier */
   | 'PLUS'
+  /** The top paid tier */
   | 'PRO';
 
 export type CreditBalanceQueryVariables = Exact<{ [key: string]: never; }>;

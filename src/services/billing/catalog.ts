@@ -10,7 +10,8 @@ const CENTS = z.number().int().min(0).max(100_000_000);
 const CREDITS = z.number().int().min(0).max(10_000_000);
 const text = (max: number) => z.string().trim().min(1).max(max);
 const optionalText = (max: number) => z.string().trim().max(max).nullish();
-const url = z.url({ error: 'must be a URL' }).max(2000).nullish();
+// Shown as a link on the pricing page: only http(s), never javascript: or data:.
+const url = z.url({ protocol: /^https?$/, error: 'must be an absolute http or https URL' }).max(2000).nullish();
 
 const planFields = {
   name: text(100),
