@@ -187,6 +187,8 @@ describe('client mistakes in arguments', () => {
     ['an empty string', ''],
     ['a global id of a type that is not a node', () => encodeGlobalID('FeatureCost', randomUUID())],
     ['a global id whose row id is not a UUID', () => encodeGlobalID('User', 'not-a-uuid')],
+    ['a renamed type (BillingSubscription) whose row id is not a UUID', () => encodeGlobalID('BillingSubscription', 'x')],
+    ['a renamed type (AuditLogEntry) whose row id is not a UUID', () => encodeGlobalID('AuditLogEntry', 'x')],
   ])('node(%s) answers BAD_USER_INPUT', async (_label, id) => {
     const response = await postGraphQL(api, NODE, { id: typeof id === 'function' ? id() : id }, alice.token);
     expectBadInput(response, 'id');

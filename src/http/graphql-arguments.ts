@@ -44,6 +44,12 @@ const models = getDatamodel().datamodel.models as unknown as Record<
   }
 >;
 
+/** The Prisma model behind a GraphQL type: the two names differ where the API renames one (BillingSubscription). */
+function modelName(schema: GraphQLSchema, typename: string): string {
+  const model = schema.getType(typename)?.extensions?.pothosPrismaModel;
+  return typeof model === 'string' ? model : typename;
+}
+
 /** Ids the database generates are UUIDs; a value of any other shape cannot name a row. */
 function isValidRowId(typename: string, id: string): boolean {
   if (id.length === 0 || id.length > 255) return false;
@@ -74,7 +80,7 @@ function describeGlobalIdProblem(
       return 'is not an id this API issued';
     }
   }
-  return isValidRowId(decoded.typename, decoded.id) ? null : 'is not an id this API issued';
+  return isValidRowId(modelName(schema, decoded.typename), decoded.id) ? null : 'is not an id this API issued';
 }
 
 function connectionNodeType(field: GraphQLField<unknown, unknown>): string | null {
@@ -192,7 +198,8 @@ function describeArgumentProblem(
     return typeof value === 'number' && value < 0 ? 'must be zero or more' : null;
   }
   if (isConnection && (argument.name === 'after' || argument.name === 'before')) {
-    return isValidCursor(connectionNodeType(field), value) ? null : 'is not a cursor this connection issued';
+    const nodeType = connectionNodeType(field);
+    return isValidCursor(nodeType && modelName(schema, nodeType), value) ? null : 'is not a cursor this connection issued';
   }
   if (argument.extensions?.isRelayGlobalID) {
     const allowed = (argument.extensions.relayGlobalIDFor as { typename: string }[] | null) ?? null;
