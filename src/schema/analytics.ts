@@ -11,7 +11,7 @@ import type { GenerationStatus, Tier } from '../generated/prisma/enums.js';
 import { builder } from './builder.js';
 import { CreditBalanceRef } from './credits.js';
 import { GenerationStatusEnum } from './generations.js';
-import { ownerOnly } from './storage.js';
+import { ownerOnly } from './visibility.js';
 import { TierEnum } from './users.js';
 
 export const analyticsDaysArgOptions = {

@@ -9,7 +9,7 @@ import {
 import { daysUntilRenewal, pickCurrentSubscription, type CheckoutOutcome } from '../services/billing/index.js';
 import { builder } from './builder.js';
 import { connectionTypes } from './connections.js';
-import { ownedByVisibleUser } from './storage.js';
+import { ownedByVisibleUser } from './visibility.js';
 import { TierEnum } from './users.js';
 
 export const BillingIntervalEnum = builder.enumType(BillingInterval, {

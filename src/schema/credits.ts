@@ -5,7 +5,7 @@ import { builder } from './builder.js';
 import { connectionTypes } from './connections.js';
 import { ValidationError } from '../services/errors.js';
 import { ImageGenerationNode } from './generations.js';
-import { ownedByVisibleUser } from './storage.js';
+import { ownedByVisibleUser } from './visibility.js';
 import { UserNode } from './users.js';
 
 export const CreditTransactionKindEnum = builder.enumType(CreditTransactionKind, {

@@ -2,7 +2,8 @@ import type { Context } from '../context.js';
 import { GenerationQuality, GenerationStatus, GenerationType } from '../generated/prisma/enums.js';
 import { builder } from './builder.js';
 import { connectionTypes } from './connections.js';
-import { ownerOrAdmin, StorageObjectNode, viewerIdOrNone } from './storage.js';
+import { StorageObjectNode } from './storage.js';
+import { isOwnerOrAdmin, ownerOrAdmin, viewerIdOrNone } from './visibility.js';
 
 export const GenerationTypeEnum = builder.enumType(GenerationType, {
   name: 'GenerationType',
@@ -67,7 +68,7 @@ export const ImageGenerationNode = builder.prismaNode('ImageGeneration', {
   nullable: true,
   // Another user's or a deleted generation reads as missing, through node(id) as much as imageGeneration(id).
   findUnique: (id, context) => ({ id, userId: viewerIdOrNone(context), deletedAt: null }),
-  authScopes: (generation, context) => context.viewer?.id === generation.userId || context.viewer?.role === 'ADMIN',
+  authScopes: (generation, context) => isOwnerOrAdmin(generation.userId, context),
   fields: (t) => ({
     type: t.expose('type', { description: 'What kind of work it does', type: GenerationTypeEnum }),
     status: t.expose('status', { description: 'Where it stands; poll until COMPLETED or FAILED', type: GenerationStatusEnum }),

@@ -1,8 +1,8 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
-import type { Context } from '../context.js';
 import { StorageProvider } from '../generated/prisma/enums.js';
 import { builder } from './builder.js';
 import { connectionTypes } from './connections.js';
+import { isOwnerOrAdmin, ownerOnly, viewerIdOrNone } from './visibility.js';
 
 export const StorageProviderEnum = builder.enumType(StorageProvider, {
   name: 'StorageProvider',
@@ -13,31 +13,13 @@ export const StorageProviderEnum = builder.enumType(StorageProvider, {
   },
 });
 
-// A where that matches nothing for anonymous callers: an undefined userId would drop the filter instead.
-const NO_USER = '00000000-0000-0000-0000-000000000000';
-export const viewerIdOrNone = (context: Context) => context.viewer?.id ?? NO_USER;
-
-/**
- * The where that node(id) adds for objects owned by a user: admins and service keys with READ see every user's,
- * anyone else only their own (another user's reads as missing, so existence is not revealed).
- */
-export const ownedByVisibleUser = (context: Context) =>
-  context.viewer?.role === 'ADMIN' || context.apiKey?.scopes.includes('READ') ? {} : { userId: viewerIdOrNone(context) };
-
-/** Fields on User that the user themselves and admins may read. */
-export const ownerOrAdmin = (user: { id: string }, _args: unknown, context: Context) =>
-  context.viewer?.id === user.id || context.viewer?.role === 'ADMIN';
-
-/** Fields on User that only the user themselves may read, admins included. */
-export const ownerOnly = (user: { id: string }, _args: unknown, context: Context) => context.viewer?.id === user.id;
-
 export const StorageObjectNode = builder.prismaNode('StorageObject', {
   description: 'A file you own: an image a generation produced or one you uploaded. Visible only to its owner.',
   id: { field: 'id' },
   nullable: true,
   // Another user's or a deleted file reads as missing through node(id), not as forbidden: existence is not revealed.
   findUnique: (id, context) => ({ id, userId: viewerIdOrNone(context), deletedAt: null }),
-  authScopes: (object, context) => context.viewer?.id === object.userId || context.viewer?.role === 'ADMIN',
+  authScopes: (object, context) => isOwnerOrAdmin(object.userId, context),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'File name, e.g. image-1.png' }),
     contentType: t.exposeString('contentType', { description: 'MIME type, e.g. image/png' }),

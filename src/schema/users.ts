@@ -1,6 +1,6 @@
 import { MembershipStatus, Role, Tier } from '../generated/prisma/enums.js';
 import { builder } from './builder.js';
-import { viewerIdOrNone } from './storage.js';
+import { canSeeRowsOf, visibleUser } from './visibility.js';
 
 export const RoleEnum = builder.enumType(Role, {
   name: 'Role',
@@ -38,12 +38,8 @@ export const UserNode = builder.prismaNode('User', {
   nullable: true,
   // A user is visible to themselves, to admins and to service keys with READ. Through node(id) anyone else's id reads
   // as missing, exactly like an id that does not exist, so node(id) reveals nothing about which users exist.
-  findUnique: (id, context) =>
-    context.viewer?.role === 'ADMIN' || context.apiKey?.scopes.includes('READ')
-      ? { id }
-      : { id, AND: [{ id: viewerIdOrNone(context) }] },
-  authScopes: (user, context) =>
-    context.viewer?.id === user.id || context.viewer?.role === 'ADMIN' || !!context.apiKey?.scopes.includes('READ'),
+  findUnique: (id, context) => visibleUser(id, context),
+  authScopes: (user, context) => canSeeRowsOf(user.id, context),
   fields: (t) => ({
     email: t.expose('email', { type: 'EmailAddress', description: 'Sign-in email; null for accounts created without one', nullable: true }),
     name: t.exposeString('name', { description: 'Display name from the identity provider; null if none', nullable: true }),

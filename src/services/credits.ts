@@ -21,7 +21,7 @@ import {
   NotFoundError,
   ValidationError,
 } from './errors.js';
-import { isUuid } from './ids.js';
+import { IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_RULE, isUuid } from './ids.js';
 import type { RateLimiter } from './rate-limit.js';
 
 export const DEFAULT_ALLOWANCE: Record<Tier, number> = { FREE: 10, PLUS: 100, PRO: 1000 };
@@ -89,7 +89,6 @@ type Draw = { fromAllowance: number; fromGrants: GrantDraw[] };
 type Details = Record<string, unknown>;
 
 const OPERATION = /^[A-Z][A-Z0-9_]{1,63}$/;
-const IDEMPOTENCY_KEY = /^[\w.:-]{1,128}$/;
 const MAX_AMOUNT = 1_000_000;
 const MAX_QUANTITY = 10_000;
 const SYSTEM_KEY_PREFIX = 'sys:';
@@ -314,7 +313,7 @@ export class CreditsService {
 
   private validateKey(key: string | null | undefined) {
     if (key != null && !IDEMPOTENCY_KEY.test(key)) {
-      throw ValidationError.forField('idempotencyKey', 'must be 1-128 letters, digits, or . _ : -');
+      throw ValidationError.forField('idempotencyKey', IDEMPOTENCY_KEY_RULE);
     }
   }
 

@@ -5,7 +5,7 @@ import type { Db, Tx } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { CreditsService } from './credits.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
-import { isUuid } from './ids.js';
+import { IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_RULE, isUuid } from './ids.js';
 import {
   dimensionsFor,
   ImageProviderError,
@@ -25,7 +25,6 @@ export const MAX_IMAGES_PER_GENERATION = 4;
 export const RUN_GENERATION_JOB = 'generations.run';
 
 const PROMPT_MAX_LENGTH = 2000;
-const IDEMPOTENCY_KEY = /^[\w.:-]{1,100}$/;
 const ERROR_MESSAGE_MAX_LENGTH = 500;
 const NEEDS_SOURCE: GenerationType[] = ['IMAGE_TO_IMAGE', 'UPSCALE', 'VARIATION'];
 const STALL_SWEEP_BATCH = 200;
@@ -140,7 +139,7 @@ export class GenerationsService {
     }
     const idempotencyKey = input.idempotencyKey ?? null;
     if (idempotencyKey !== null && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      issues.push({ path: 'idempotencyKey', message: 'must be 1-100 letters, digits, or . _ : -' });
+      issues.push({ path: 'idempotencyKey', message: IDEMPOTENCY_KEY_RULE });
     }
     const type = input.type ?? 'TEXT_TO_IMAGE';
     const sourceImageId = input.sourceImageId ?? null;
