@@ -1,6 +1,7 @@
 import type { TestApp } from './support/app.js';
 import { CHECKOUT, ORIGIN, postWebhook, startBillingApp, VERIFY, WEBHOOK_SECRET } from './support/billing.js';
 import type { FakeStripe } from './support/fake-stripe.js';
+import { within } from './support/processes.js';
 
 // Stripe is read before a transaction opens: a Stripe that hangs holds up the billing calls that wait for it, and
 // nothing else. With a pool of 3 connections and six billing calls stuck on Stripe, other users must still be served
@@ -25,14 +26,6 @@ async function subscribe(name: string) {
   const completed = fake.completeSession(sessionId);
   expect((await api.graphql(VERIFY, { sessionId }, user.token)).body.data.verifyCheckoutSession.__typename).toBe('CheckoutResult');
   return { ...user, subscriptionId: completed.subscription as string };
-}
-
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
 it('other users are served while webhooks and billing mutations wait on a Stripe that does not answer', async () => {
