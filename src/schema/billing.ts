@@ -8,6 +8,7 @@ import {
 } from '../generated/prisma/enums.js';
 import { daysUntilRenewal, pickCurrentSubscription, type CheckoutOutcome } from '../services/billing/index.js';
 import { builder } from './builder.js';
+import type { InputFields } from './input-fields.js';
 import { connectionTypes } from './connections.js';
 import { ownedByVisibleUser } from './visibility.js';
 import { TierEnum } from './users.js';
@@ -250,53 +251,39 @@ builder.prismaObjectFields('User', (t) => ({
   }, ...connectionTypes('Payment', 'payments')),
 }));
 
+/** What a plan is made of, for creating one (the core fields required) and for changing one (every field optional). */
+const planFields = (t: InputFields, creating: boolean) => ({
+  name: t.string({ description: 'Display name, 1-100 characters', required: creating }),
+  description: t.string({ description: 'Marketing copy, at most 2000 characters', required: false }),
+  tier: t.field({ description: 'Tier a subscriber gets', type: TierEnum, required: creating }),
+  creditsPerPeriod: t.int({ description: 'Credits per billing period, 0-10000000', required: creating }),
+  monthlyPriceCents: t.int({ description: 'Price per month in cents, 0-100000000', required: creating }),
+  yearlyPriceCents: t.int({ description: 'Price per year in cents, 0-100000000', required: creating }),
+  currency: t.string({ description: 'Three-letter ISO 4217 code in lowercase; usd by default', required: false }),
+  stripeProductId: t.string({ description: 'Stripe product id (prod_...)', required: false }),
+  stripeMonthlyPriceId: t.string({ description: 'Stripe price id billed monthly (price_...)', required: false }),
+  stripeYearlyPriceId: t.string({ description: 'Stripe price id billed yearly (price_...)', required: false }),
+  features: t.stringList({ description: 'Bullet points, at most 50 of at most 200 characters', required: false }),
+  badge: t.string({ description: 'Short label, at most 50 characters', required: false }),
+  highlight: t.boolean({ description: 'Emphasise this plan; false by default', required: false }),
+  sortOrder: t.int({ description: 'Display position, 0-100000; 0 by default', required: false }),
+  active: t.boolean({ description: 'On sale; true by default', required: false }),
+  ctaType: t.field({ description: 'What the plan card button does; CHECKOUT by default', type: CallToActionTypeEnum, required: false }),
+  ctaLabel: t.string({ description: 'Button text, at most 100 characters', required: false }),
+  ctaUrl: t.string({ description: 'For CONTACT and LINK: an http or https URL, at most 2000 characters', required: false }),
+});
+
 export const PlanInput = builder.inputType('PlanInput', {
   description: 'A new plan. Amounts are integer cents.',
   fields: (t) => ({
     key: t.string({ description: 'Stable key, 1-48 lowercase letters, digits or -; cannot change later', required: true }),
-    name: t.string({ description: 'Display name, 1-100 characters', required: true }),
-    description: t.string({ description: 'Marketing copy, at most 2000 characters', required: false }),
-    tier: t.field({ description: 'Tier a subscriber gets', type: TierEnum, required: true }),
-    creditsPerPeriod: t.int({ description: 'Credits per billing period, 0-10000000', required: true }),
-    monthlyPriceCents: t.int({ description: 'Price per month in cents, 0-100000000', required: true }),
-    yearlyPriceCents: t.int({ description: 'Price per year in cents, 0-100000000', required: true }),
-    currency: t.string({ description: 'Three-letter ISO 4217 code in lowercase; usd by default', required: false }),
-    stripeProductId: t.string({ description: 'Stripe product id (prod_...)', required: false }),
-    stripeMonthlyPriceId: t.string({ description: 'Stripe price id billed monthly (price_...)', required: false }),
-    stripeYearlyPriceId: t.string({ description: 'Stripe price id billed yearly (price_...)', required: false }),
-    features: t.stringList({ description: 'Bullet points, at most 50 of at most 200 characters', required: false }),
-    badge: t.string({ description: 'Short label, at most 50 characters', required: false }),
-    highlight: t.boolean({ description: 'Emphasise this plan; false by default', required: false }),
-    sortOrder: t.int({ description: 'Display position, 0-100000; 0 by default', required: false }),
-    active: t.boolean({ description: 'On sale; true by default', required: false }),
-    ctaType: t.field({ description: 'What the plan card button does; CHECKOUT by default', type: CallToActionTypeEnum, required: false }),
-    ctaLabel: t.string({ description: 'Button text, at most 100 characters', required: false }),
-    ctaUrl: t.string({ description: 'For CONTACT and LINK: an http or https URL, at most 2000 characters', required: false }),
+    ...planFields(t, true),
   }),
 });
 
 export const PlanUpdateInput = builder.inputType('PlanUpdateInput', {
   description: 'Fields to change; omitted fields stay as they are',
-  fields: (t) => ({
-    name: t.string({ description: 'Display name, 1-100 characters', required: false }),
-    description: t.string({ description: 'Marketing copy, at most 2000 characters', required: false }),
-    tier: t.field({ description: 'Tier a subscriber gets', type: TierEnum, required: false }),
-    creditsPerPeriod: t.int({ description: 'Credits per billing period, 0-10000000', required: false }),
-    monthlyPriceCents: t.int({ description: 'Price per month in cents, 0-100000000', required: false }),
-    yearlyPriceCents: t.int({ description: 'Price per year in cents, 0-100000000', required: false }),
-    currency: t.string({ description: 'Three-letter ISO 4217 code in lowercase; usd by default', required: false }),
-    stripeProductId: t.string({ description: 'Stripe product id (prod_...)', required: false }),
-    stripeMonthlyPriceId: t.string({ description: 'Stripe price id billed monthly (price_...)', required: false }),
-    stripeYearlyPriceId: t.string({ description: 'Stripe price id billed yearly (price_...)', required: false }),
-    features: t.stringList({ description: 'Bullet points, at most 50 of at most 200 characters', required: false }),
-    badge: t.string({ description: 'Short label, at most 50 characters', required: false }),
-    highlight: t.boolean({ description: 'Emphasise this plan; false by default', required: false }),
-    sortOrder: t.int({ description: 'Display position, 0-100000; 0 by default', required: false }),
-    active: t.boolean({ description: 'On sale; true by default', required: false }),
-    ctaType: t.field({ description: 'What the plan card button does; CHECKOUT by default', type: CallToActionTypeEnum, required: false }),
-    ctaLabel: t.string({ description: 'Button text, at most 100 characters', required: false }),
-    ctaUrl: t.string({ description: 'For CONTACT and LINK: an http or https URL, at most 2000 characters', required: false }),
-  }),
+  fields: (t) => planFields(t, false),
 });
 
 export const CreditPackInput = builder.inputType('CreditPackInput', {
