@@ -1,7 +1,8 @@
 import { CreditTransactionKind, ReservationOwner, ReservationStatus } from '../generated/prisma/enums.js';
 import type { Movement, ReservationResult } from '../services/credits.js';
-import { available } from '../services/credits.js';
+import { available, clientKeyOf } from '../services/credits.js';
 import { builder } from './builder.js';
+import type { InputFields } from './input-fields.js';
 import { connectionTypes } from './connections.js';
 import { ValidationError } from '../services/errors.js';
 import { ImageGenerationNode } from './generations.js';
@@ -43,13 +44,6 @@ export const ReservationActionEnum = builder.enumType('ReservationAction', {
   description: 'How finalizeReservation settles a hold',
   values: { CONFIRM: { description: 'The credits are spent' }, RELEASE: { description: 'The credits come back' } } as const,
 });
-
-/** Client keys are stored as `client:<kind>:<key>` or `service:<key id>:<kind>:<key>`; the caller sees its own key. */
-function clientVisibleKey(stored: string | null): string | null {
-  if (!stored) return null;
-  const client = /^client:(?:deduct|reserve):(.*)$/.exec(stored) ?? /^service:[0-9a-f-]{36}:(?:deduct|reserve):(.*)$/.exec(stored);
-  return client ? client[1] : null;
-}
 
 export const CreditBalanceRef = builder.prismaObject('CreditBalance', {
   description: 'What the user can spend: the period allowance first, then granted credits.',
@@ -99,7 +93,7 @@ export const CreditTransactionRef = builder.prismaNode('CreditTransaction', {
     idempotencyKey: t.string({
       nullable: true,
       description: 'The idempotency key the caller sent with this movement; null for movements the server made itself',
-      resolve: (row) => clientVisibleKey(row.idempotencyKey),
+      resolve: (row) => clientKeyOf(row.idempotencyKey),
     }),
     refundOf: t.relation('refundOf', { nullable: true, description: 'For a REFUND: the USAGE row whose credits it gives back' }),
     details: t.field({ description: 'Free-form context the caller stored with the movement', type: 'JSONObject', resolve: (row) => (row.details ?? {}) as Record<string, unknown> }),
@@ -207,8 +201,6 @@ export const ReservationResultRef = builder.objectRef<ReservationResult>('Reserv
     replayed: t.exposeBoolean('replayed', { description: 'True when this idempotency key was used before; nothing moved this time' }),
   }),
 });
-
-type InputFields = Parameters<NonNullable<Parameters<typeof builder.inputType>[1]['fields']>>[0];
 
 const spendingFields = (t: InputFields) => ({
   operation: t.string({ required: true, description: 'A feature cost key, e.g. AI_IMAGE_GENERATION (see featureCosts)' }),

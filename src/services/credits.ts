@@ -147,6 +147,12 @@ function clientKeyFor(principal: Principal, kind: 'deduct' | 'reserve', key: str
   }
 }
 
+/** The key a client sent, from its stored form (see clientKeyFor); null for the server's own keys. */
+export function clientKeyOf(stored: string | null): string | null {
+  const match = stored ? /^(?:client|service:[0-9a-f-]{36}):(?:deduct|reserve):(.*)$/.exec(stored) : null;
+  return match ? match[1] : null;
+}
+
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value && typeof value === 'object' && !(value instanceof Date)) {
