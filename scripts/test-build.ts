@@ -7,12 +7,12 @@
  *   npm run test:build -- --clean-install  builds after its own `npm ci`, as the Dockerfile's build stage does
  *   npm run test:build -- --keep           leaves the temporary directory for a look inside
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { signToken } from '../src/services/auth.js';
 import { freePort, logEntries, runningPostmaster, within, type RunningProcess } from '../test/support/processes.js';
 
@@ -45,13 +45,24 @@ function check(condition: unknown, message: string, details = ''): asserts condi
 
 function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env) {
   const result = spawnSync(command, args, { cwd, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  check(result.status === 0, `\`${command} ${args.join(' ')}\` in ${cwd} exited ${result.status ?? result.signal}`, `${result.stdout}\n${result.stderr}`);
+  const what = `\`${command} ${args.join(' ')}\` in ${cwd}`;
+  check(result.status === 0, `${what} exited ${result.status ?? result.signal}`, `${result.stdout}\n${result.stderr}`);
+  return result.stdout;
+}
+
+/** For commands run while the server runs: a blocked event loop would stop reading the server's log pipe. */
+async function runBeside(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv) {
+  type Failure = Error & { stdout?: string; stderr?: string };
+  const result = await promisify(execFile)(command, args, { cwd, env, encoding: 'utf8' }).catch((error: Failure) => {
+    throw new Error(`\`${command} ${args.join(' ')}\` failed: ${error.message}\n${error.stdout ?? ''}\n${error.stderr ?? ''}`);
+  });
   return result.stdout;
 }
 
 /** The tracked files as they are in the working tree (a commit is not needed to try a change). */
 function copyTrackedFiles(to: string) {
-  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: checkout, encoding: 'utf8' })
+  const listing = ['ls-files', '-z', '--cached', '--others', '--exclude-standard'];
+  const files = execFileSync('git', listing, { cwd: checkout, encoding: 'utf8' })
     .split('\0')
     .filter((file) => file && existsSync(join(checkout, file)));
   for (const file of files) {
@@ -79,7 +90,8 @@ function startServer(env: NodeJS.ProcessEnv): RunningProcess {
 async function waitUntilReady(baseUrl: string, server: RunningProcess, ms: number) {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
-    check(server.child.exitCode === null, 'the server exited before it was ready', `${server.stderr()}\n${server.stdout()}`);
+    const exited = server.child.exitCode !== null || server.child.signalCode !== null;
+    check(!exited, 'the server exited before it was ready', `${server.stderr()}\n${server.stdout()}`);
     const response = await fetch(`${baseUrl}/readyz`).catch(() => null);
     if (response?.status === 200) return response.json();
     await new Promise((resolve) => setTimeout(resolve, 250));
@@ -102,7 +114,8 @@ async function stop(server: RunningProcess, signal: NodeJS.Signals) {
   server.child.kill(signal);
   const code = await within(server.exited, 30_000, `exit after ${signal}`);
   check(code === 0, `after ${signal} the server exited ${code}, not 0`, `${server.stderr()}\n${server.stdout()}`);
-  check(logEntries(server.stdout()).some((line) => line.msg === 'shutdown complete'), `no "shutdown complete" after ${signal}`);
+  const completed = logEntries(server.stdout()).some((line) => line.msg === 'shutdown complete');
+  check(completed, `no "shutdown complete" logged after ${signal}`);
   check(runningPostmaster(join(dataDir, 'postgres')) === null, `the embedded PostgreSQL still runs after ${signal}`);
 }
 
@@ -124,7 +137,10 @@ async function main() {
   check(existsSync(join(buildDir, 'dist/generated/prisma/client.js')), 'the Prisma client is not in dist/');
 
   await step('runtime directory: the runtime files and dist/, npm ci --omit=dev', () => {
-    for (const file of [...runtimeFiles, 'dist']) cpSync(join(buildDir, file), join(runtimeDir, file), { recursive: true, filter: (from) => !from.includes('/src/generated') });
+    for (const file of [...runtimeFiles, 'dist']) {
+      const notGenerated = (from: string) => !from.includes('/src/generated');
+      cpSync(join(buildDir, file), join(runtimeDir, file), { recursive: true, filter: notGenerated });
+    }
     run('npm', ['ci', '--omit=dev', ...npmQuiet], runtimeDir);
   });
   const installed = readdirSync(join(runtimeDir, 'node_modules'));
@@ -132,7 +148,8 @@ async function main() {
   for (const devOnly of ['jest', '@swc', '@graphql-codegen', 'fast-check', 'autocannon']) {
     check(!installed.includes(devOnly), `${devOnly}, a development dependency, was installed by npm ci --omit=dev`);
   }
-  check(existsSync(join(runtimeDir, 'src/generated/prisma/client.ts')), 'the postinstall did not generate the Prisma client without dev dependencies');
+  const generated = existsSync(join(runtimeDir, 'src/generated/prisma/client.ts'));
+  check(generated, 'the postinstall did not generate the Prisma client without dev dependencies');
 
   const jwtSecret = randomBytes(32).toString('hex');
   const port = await freePort();
@@ -163,8 +180,8 @@ async function main() {
       return viewer.id as string;
     });
 
-    await step('a command beside the running server (npm run credits:reconcile)', () => {
-      const output = run('npm', ['run', '-s', 'credits:reconcile'], runtimeDir, serverEnvironment({}));
+    await step('a command beside the running server (npm run credits:reconcile)', async () => {
+      const output = await runBeside('npm', ['run', '-s', 'credits:reconcile'], runtimeDir, serverEnvironment({}));
       check(/^1 balances checked, 0 mismatched$/m.test(output), `credits:reconcile printed: ${output}`);
     });
 
@@ -173,7 +190,9 @@ async function main() {
     if (production.child.exitCode === null) production.child.kill('SIGKILL');
   }
 
-  const development = startServer(serverEnvironment({ PORT: String(port), EMBEDDED_POSTGRES_PORT: String(await freePort()), AUTH_JWT_SECRET: jwtSecret }));
+  const development = startServer(
+    serverEnvironment({ PORT: String(port), EMBEDDED_POSTGRES_PORT: String(await freePort()), AUTH_JWT_SECRET: jwtSecret }),
+  );
   try {
     await step('node dist/main.js as `npm start` runs it (development, same data) until /readyz', () =>
       waitUntilReady(baseUrl, development, 120_000),
@@ -181,7 +200,8 @@ async function main() {
     await step('GraphiQL from the installed packages; the user is still there', async () => {
       for (const asset of ['graphiql.min.js', 'react.production.min.js']) {
         const response = await fetch(`${baseUrl}/graphiql/assets/${asset}`);
-        check(response.status === 200 && (await response.text()).length > 10_000, `/graphiql/assets/${asset} answered ${response.status}`);
+        const served = response.status === 200 && (await response.text()).length > 10_000;
+        check(served, `/graphiql/assets/${asset} answered ${response.status}`);
       }
       const token = await signToken(jwtSecret, { sub: 'build-check', email: 'build-check@example.com', emailVerified: true });
       const { viewer } = await graphql(baseUrl, '{ viewer { id } }', token);
