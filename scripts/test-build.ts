@@ -32,7 +32,12 @@ const timings: Array<[string, number]> = [];
 async function step<T>(name: string, run: () => T | Promise<T>): Promise<T> {
   process.stdout.write(`- ${name} ... `);
   const started = Date.now();
-  const result = await run();
+  const result = await Promise.resolve()
+    .then(run)
+    .catch((error: unknown) => {
+      process.stdout.write('failed\n');
+      throw error;
+    });
   const seconds = (Date.now() - started) / 1000;
   timings.push([name, seconds]);
   process.stdout.write(`${seconds.toFixed(1)} s\n`);
