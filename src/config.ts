@@ -69,6 +69,7 @@ const envSchema = z.object({
   AUTH_MAX_TOKEN_LIFETIME_SECONDS: integer(86_400, 60, 31_536_000),
   AUTHJS_SECRET: optionalString,
   AUTHJS_COOKIE_NAME: optionalString,
+  CLERK_WEBHOOK_SECRET: optionalString,
   ADMIN_EMAILS: list,
 
   CORS_ORIGINS: list,
@@ -152,7 +153,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.AUTH_JWT_SECRET && e.AUTH_JWT_SECRET.length < 32) {
     problems.push('AUTH_JWT_SECRET: must be at least 32 characters');
   }
-  if (e.STORAGE_PROVIDER === 's3' && (!e.S3_BUCKET || !e.S3_ACCESS_KEY_ID || !e.S3_SECRET_ACCESS_KEY)) {
+  if (e.CLERK_WEBHOOK_SECRET && !/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/.test(e.CLERK_WEBHOOK_SECRET)) {
+    problems.push("CLERK_WEBHOOK_SECRET: must be the endpoint's signing secret from the Clerk dashboard (whsec_...)");
+  }
+    if (e.STORAGE_PROVIDER === 's3' && (!e.S3_BUCKET || !e.S3_ACCESS_KEY_ID || !e.S3_SECRET_ACCESS_KEY)) {
     problems.push('S3_BUCKET, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY: required when STORAGE_PROVIDER=s3');
   }
   if (e.GENERATION_PROVIDER === 'http' && !e.GENERATION_HTTP_URL) {
@@ -216,6 +220,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxTokenLifetimeSeconds: e.AUTH_MAX_TOKEN_LIFETIME_SECONDS,
       adminEmails: e.ADMIN_EMAILS.map((email) => email.toLowerCase()),
       /** Auth.js session tokens (JWE) are accepted when set; the cookie name is the salt of the key Auth.js derives. */
+      clerkWebhookSecret: e.CLERK_WEBHOOK_SECRET,
       authJs: e.AUTHJS_SECRET ? { secret: e.AUTHJS_SECRET, cookieName: e.AUTHJS_COOKIE_NAME ?? 'authjs.session-token' } : undefined,
     },
     graphql: {
