@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'svix';
-import type { TestApp } from './support/app.js';
+import { startTestApp, type TestApp } from './support/app.js';
 import { CHECKOUT, ORIGIN, startBillingApp, VERIFY } from './support/billing.js';
 import type { FakeStripe } from './support/fake-stripe.js';
 
@@ -45,10 +45,10 @@ function clerkUser(id: string, overrides: { email?: string; verified?: boolean; 
 }
 
 /** The body and the three Svix headers Clerk sends, signed by the svix library with the endpoint's secret. */
-function signed(type: string, data: object, options: { secret?: string; id?: string } = {}) {
+function signed(type: string, data: object, options: { secret?: string; id?: string; signedAt?: Date } = {}) {
   const id = options.id ?? `msg_${++messages}${randomBytes(6).toString('hex')}`;
   const body = JSON.stringify({ data, object: 'event', type, timestamp: Date.now(), instance_id: 'ins_123' });
-  const now = new Date();
+  const now = options.signedAt ?? new Date();
   const signature = new Webhook(options.secret ?? CLERK_WEBHOOK_SECRET).sign(id, now, body);
   const headers = { 'svix-id': id, 'svix-timestamp': String(Math.floor(now.getTime() / 1000)), 'svix-signature': signature };
   return { id, body, headers };
@@ -101,14 +101,16 @@ describe('POST /webhooks/clerk', () => {
     expect(await api.db.prisma.user.count({ where: { externalAuthId: 'user_2replay' } })).toBe(1);
   });
 
-  it('refuses a bad signature with 400 and stores nothing', async () => {
+  it('refuses a bad signature, or a signature older or newer than 5 minutes, with 400 and stores nothing', async () => {
     const forged = signed('user.created', clerkUser('user_2mallory', { email: 'admin@example.com' }), {
       secret: `whsec_${randomBytes(24).toString('base64')}`,
     });
     const altered = signed('user.created', clerkUser('user_2mallory'));
     altered.body = altered.body.replace('user_2mallory@example.com', 'admin@example.com');
     const unsigned = { ...signed('user.created', clerkUser('user_2mallory')), headers: {} };
-    for (const delivery of [forged, altered, unsigned]) {
+    const captured = signed('user.created', clerkUser('user_2mallory'), { signedAt: new Date(Date.now() - 10 * 60_000) });
+    const predated = signed('user.created', clerkUser('user_2mallory'), { signedAt: new Date(Date.now() + 10 * 60_000) });
+    for (const delivery of [forged, altered, unsigned, captured, predated]) {
       const response = await post(delivery);
       expect(response.status).toBe(400);
       expect(response.body.error).toBe('invalid signature');
@@ -185,4 +187,23 @@ describe('POST /webhooks/clerk', () => {
     expect(await userOf('user_2leaver')).toMatchObject({ email: null, deletedAt: expect.any(Date) });
     expect(await api.services.credits.reconcile()).toEqual([]);
   }, 30_000);
+});
+
+describe('POST /webhooks/clerk without CLERK_WEBHOOK_SECRET', () => {
+  it('answers 503 naming the variable, and stores nothing', async () => {
+    const plain = await startTestApp();
+    try {
+      const delivery = signed('user.created', clerkUser('user_2unconfigured'));
+      const response = await fetch(`${plain.url}/webhooks/clerk`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...delivery.headers },
+        body: delivery.body,
+      });
+      expect(response.status).toBe(503);
+      expect((await response.json()).error).toBe('Clerk webhooks are not configured on this server (CLERK_WEBHOOK_SECRET is not set)');
+      expect(await plain.db.prisma.clerkWebhookEvent.count()).toBe(0);
+    } finally {
+      await plain.close();
+    }
+  });
 });
