@@ -66,9 +66,24 @@ describe('a returning user whose identity provider profile changed', () => {
   it('writes nothing when nothing changed', async () => {
     const token = await api.token('steady', { name: 'Steady', picture: 'https://img.example.com/steady.png' });
     await api.graphql(VIEWER, {}, token);
-    const before = await row('steady');
-    for (let i = 0; i < 3; i++) await api.graphql(VIEWER, {}, await api.token('steady', { name: 'Steady', picture: 'https://img.example.com/steady.png' }));
-    expect((await row('steady')).updatedAt).toEqual(before.updatedAt);
+    const { id } = await row('steady');
+    // Counts every UPDATE that reaches this user's row, whatever it sets.
+    await api.db.prisma.$executeRawUnsafe(`CREATE TABLE steady_updates (n int)`);
+    await api.db.prisma.$executeRawUnsafe(
+      `CREATE FUNCTION count_steady_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO steady_updates VALUES (1); RETURN NEW; END $$`,
+    );
+    await api.db.prisma.$executeRawUnsafe(
+      `CREATE TRIGGER steady_update AFTER UPDATE ON "User" FOR EACH ROW WHEN (OLD.id = '${id}') EXECUTE FUNCTION count_steady_update()`,
+    );
+    const updates = async () => Number((await api.db.prisma.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM steady_updates`))[0].n);
+
+    for (let i = 0; i < 3; i++) {
+      const again = await api.graphql(VIEWER, {}, await api.token('steady', { name: 'Steady', picture: 'https://img.example.com/steady.png' }));
+      expect(again.body.data.viewer.name).toBe('Steady');
+    }
+    expect(await updates()).toBe(0);
+    await api.graphql(VIEWER, {}, await api.token('steady', { name: 'Steady Renamed', picture: 'https://img.example.com/steady.png' }));
+    expect(await updates()).toBe(1);
   });
 
   it('applies the claims of an Auth.js session token to the adapter row, the email only when verified', async () => {
