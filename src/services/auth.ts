@@ -6,7 +6,6 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
-import { decode as decodeAuthJsToken } from '@auth/core/jwt';
 import type { Config } from '../config.js';
 import { AuthenticationError, AuthenticationUnavailableError } from './errors.js';
 import { describeTextProblem } from './text.js';
@@ -39,6 +38,13 @@ export const AUTHJS_DEFAULT_COOKIE_NAME = 'authjs.session-token';
 const AUTHJS_SUBJECT_PREFIX = 'authjs:';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+let authJsDecode: Promise<typeof import('@auth/core/jwt').decode> | undefined;
+/** Loaded on the first Auth.js token: processes that never see one do not pay for it. */
+function loadAuthJsDecode() {
+  authJsDecode ??= import('@auth/core/jwt').then((module) => module.decode);
+  return authJsDecode;
+}
+
 /** A compact JWE has five parts; a signed JWT three. */
 function isEncryptedToken(token: string): boolean {
   return token.split('.').length === 5;
@@ -57,9 +63,10 @@ export function createTokenVerifier(auth: Config['auth']): TokenVerifier {
  * AUTH_MAX_TOKEN_LIFETIME_SECONDS: Auth.js renews it while the user is active.
  */
 async function verifyAuthJsSession(token: string, authJs: NonNullable<Config['auth']['authJs']>): Promise<VerifiedIdentity> {
+  const decode = await loadAuthJsDecode();
   let payload: JWTPayload | null;
   try {
-    payload = await decodeAuthJsToken({ token, secret: authJs.secret, salt: authJs.cookieName });
+    payload = await decode({ token, secret: authJs.secret, salt: authJs.cookieName });
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code;
     if (code === 'ERR_JWT_EXPIRED') throw new AuthenticationError('The token has expired');

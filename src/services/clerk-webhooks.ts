@@ -1,4 +1,4 @@
-import { Webhook } from 'svix';
+import type { Webhook } from 'svix';
 import type { ClerkWebhookEvent, Prisma, WebhookEventStatus } from '../generated/prisma/client.js';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
@@ -51,10 +51,14 @@ export interface ClerkWebhookDeps {
  * exactly as `deleteAccount` does.
  */
 export class ClerkWebhookService {
-  private readonly webhook: Webhook | null;
+  private webhook: Promise<Webhook> | null = null;
 
-  constructor(private readonly deps: ClerkWebhookDeps) {
-    this.webhook = deps.secret ? new Webhook(deps.secret) : null;
+  constructor(private readonly deps: ClerkWebhookDeps) {}
+
+  /** Loaded on the first delivery: commands and servers without Clerk never pay for the svix client. */
+  private verifier(secret: string): Promise<Webhook> {
+    this.webhook ??= import('svix').then(({ Webhook }) => new Webhook(secret));
+    return this.webhook;
   }
 
   private now() {
@@ -63,7 +67,8 @@ export class ClerkWebhookService {
 
   /** Verifies the Svix signature and stores the event once; a delivery Svix retries is acknowledged and not stored again. */
   async receive(rawBody: Buffer, headers: Record<string, string | string[] | undefined>): Promise<{ eventId: string; duplicate: boolean }> {
-    if (!this.webhook) throw new ClerkWebhooksNotConfiguredError();
+    if (!this.deps.secret) throw new ClerkWebhooksNotConfiguredError();
+    const webhook = await this.verifier(this.deps.secret);
     const svixHeaders = {
       'svix-id': single(headers['svix-id']),
       'svix-timestamp': single(headers['svix-timestamp']),
@@ -71,7 +76,7 @@ export class ClerkWebhookService {
     };
     let event: unknown;
     try {
-      event = this.webhook.verify(rawBody.toString('utf8'), svixHeaders);
+      event = webhook.verify(rawBody.toString('utf8'), svixHeaders);
     } catch (error) {
       throw new WebhookSignatureError(error instanceof Error ? error.message : 'invalid signature');
     }
