@@ -33,8 +33,6 @@ export type TokenVerifier = (token: string) => Promise<VerifiedIdentity>;
 export const CLOCK_SKEW_SECONDS = 60;
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
-/** The cookie Auth.js keeps its session token in over http, which is also the salt of the key it derives. */
-export const AUTHJS_DEFAULT_COOKIE_NAME = 'authjs.session-token';
 const AUTHJS_SUBJECT_PREFIX = 'authjs:';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
