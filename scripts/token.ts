@@ -4,7 +4,8 @@ import { signToken } from '../src/services/auth.js';
 
 const usage = `Usage: npm run token -- --sub <subject> [--email <email>] [--name <name>] [--expires <duration>] [--unverified-email]
 
-Prints an HS256 JWT signed with AUTH_JWT_SECRET (the development default when unset), for the Authorization header:
+Prints an HS256 JWT signed with AUTH_JWT_SECRET (the development default when unset), for the Authorization header
+(refused when the server checks tokens against AUTH_JWKS_URL, which accepts no HS256 token):
   Authorization: Bearer <token>
 
   --sub       the identity provider's user id (required), e.g. alice
@@ -49,8 +50,14 @@ async function main() {
     return;
   }
   const { auth } = loadConfig();
-  if (!auth.jwtSecret) {
-    throw new Error('AUTH_JWT_SECRET is not set; this server verifies tokens with AUTH_JWKS_URL, which this script cannot sign for.');
+  if (auth.jwksUrl || !auth.jwtSecret) {
+    const why = auth.jwksUrl
+      ? `this server checks tokens only against the identity provider's keys at AUTH_JWKS_URL (${auth.jwksUrl}), so it would refuse an HS256 token`
+      : 'AUTH_JWT_SECRET is not set, so this server accepts no HS256 token';
+    throw new Error(
+      `Refusing to sign a token: ${why}. Sign in through the identity provider to get a token, ` +
+        'or, for local development, unset AUTH_JWKS_URL and set AUTH_JWT_SECRET (at least 32 characters) on the server and here.',
+    );
   }
   const token = await signToken(
     auth.jwtSecret,

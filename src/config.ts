@@ -67,6 +67,9 @@ const envSchema = z.object({
   AUTH_ISSUER: optionalString,
   AUTH_AUDIENCE: optionalString,
   AUTH_MAX_TOKEN_LIFETIME_SECONDS: integer(86_400, 60, 31_536_000),
+  AUTHJS_SECRET: optionalString,
+  AUTHJS_COOKIE_NAME: optionalString,
+  CLERK_WEBHOOK_SECRET: optionalString,
   ADMIN_EMAILS: list,
 
   CORS_ORIGINS: list,
@@ -138,13 +141,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   const problems: string[] = [];
-  if (e.NODE_ENV === 'production' && !e.AUTH_JWT_SECRET && !e.AUTH_JWKS_URL) {
-    problems.push('AUTH_JWT_SECRET or AUTH_JWKS_URL: one is required in production');
+  if (e.NODE_ENV === 'production' && !e.AUTH_JWT_SECRET && !e.AUTH_JWKS_URL && !e.AUTHJS_SECRET) {
+    problems.push('AUTH_JWT_SECRET, AUTH_JWKS_URL or AUTHJS_SECRET: one is required in production');
+  }
+  if (e.AUTHJS_SECRET && e.AUTHJS_SECRET.length < 32) {
+    problems.push('AUTHJS_SECRET: must be at least 32 characters (the AUTH_SECRET of the Auth.js app, e.g. from `npx auth secret`)');
+  }
+  if (e.AUTHJS_COOKIE_NAME && !/^[A-Za-z0-9_.\-]{1,200}$/.test(e.AUTHJS_COOKIE_NAME)) {
+    problems.push('AUTHJS_COOKIE_NAME: must be a cookie name such as authjs.session-token or __Secure-authjs.session-token');
   }
   if (e.AUTH_JWT_SECRET && e.AUTH_JWT_SECRET.length < 32) {
     problems.push('AUTH_JWT_SECRET: must be at least 32 characters');
   }
-  if (e.STORAGE_PROVIDER === 's3' && (!e.S3_BUCKET || !e.S3_ACCESS_KEY_ID || !e.S3_SECRET_ACCESS_KEY)) {
+  if (e.CLERK_WEBHOOK_SECRET && !/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/.test(e.CLERK_WEBHOOK_SECRET)) {
+    problems.push("CLERK_WEBHOOK_SECRET: must be the endpoint's signing secret from the Clerk dashboard (whsec_...)");
+  }
+    if (e.STORAGE_PROVIDER === 's3' && (!e.S3_BUCKET || !e.S3_ACCESS_KEY_ID || !e.S3_SECRET_ACCESS_KEY)) {
     problems.push('S3_BUCKET, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY: required when STORAGE_PROVIDER=s3');
   }
   if (e.GENERATION_PROVIDER === 'http' && !e.GENERATION_HTTP_URL) {
@@ -207,6 +219,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       audience: e.AUTH_AUDIENCE,
       maxTokenLifetimeSeconds: e.AUTH_MAX_TOKEN_LIFETIME_SECONDS,
       adminEmails: e.ADMIN_EMAILS.map((email) => email.toLowerCase()),
+      /** Auth.js session tokens (JWE) are accepted when set; the cookie name is the salt of the key Auth.js derives. */
+      clerkWebhookSecret: e.CLERK_WEBHOOK_SECRET,
+      authJs: e.AUTHJS_SECRET ? { secret: e.AUTHJS_SECRET, cookieName: e.AUTHJS_COOKIE_NAME ?? 'authjs.session-token' } : undefined,
     },
     graphql: {
       ide: e.GRAPHQL_IDE && !production,

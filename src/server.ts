@@ -18,6 +18,7 @@ import { registerGraphiQL } from './http/graphiql.js';
 import { argumentGuard } from './http/graphql-arguments.js';
 import { answerDatabaseOutagesWith503, databaseUnavailablePlugin } from './http/database-unavailable.js';
 import { createMetrics } from './http/metrics.js';
+import { clerkWebhooks } from './http/clerk-webhooks.js';
 import { stripeWebhooks } from './http/stripe-webhooks.js';
 import type { Logger } from './logger.js';
 import { schema } from './schema/index.js';
@@ -309,6 +310,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   if (config.graphql.ide) registerGraphiQL(app);
 
   await app.register(stripeWebhooks, { services });
+  await app.register(clerkWebhooks, { services });
   registerFileRoutes(app, services);
 
   app.get('/healthz', async () => ({ status: 'ok' }));

@@ -31,6 +31,25 @@ describe('secrets in production', () => {
     expect(problems({ ...production, [name]: value })).toEqual([message]);
   });
 
+  it('refuses a short AUTHJS_SECRET in any environment, and a CLERK_WEBHOOK_SECRET that is not a signing secret', () => {
+    expect(problems({ ...production, AUTHJS_SECRET: 'short' })).toEqual([
+      'AUTHJS_SECRET: must be at least 32 characters (the AUTH_SECRET of the Auth.js app, e.g. from `npx auth secret`)',
+    ]);
+    expect(problems({ NODE_ENV: 'development', AUTHJS_SECRET: 'short' })).toHaveLength(1);
+    expect(problems({ ...production, CLERK_WEBHOOK_SECRET: 'sk_live_not_a_webhook_secret' })).toEqual([
+      "CLERK_WEBHOOK_SECRET: must be the endpoint's signing secret from the Clerk dashboard (whsec_...)",
+    ]);
+    expect(problems({ ...production, CLERK_WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' })).toEqual([]);
+  });
+
+  it('starts in production with Auth.js session tokens as the only sign-in', () => {
+    const { AUTH_JWT_SECRET: _unused, ...withoutJwtSecret } = production;
+    expect(problems(withoutJwtSecret)).toEqual(['AUTH_JWT_SECRET, AUTH_JWKS_URL or AUTHJS_SECRET: one is required in production']);
+    expect(problems({ ...withoutJwtSecret, AUTHJS_SECRET: 'the-auth-secret-of-the-next-js-app-0123456789' })).toEqual([]);
+    const config = loadConfig({ ...withoutJwtSecret, AUTHJS_SECRET: 'the-auth-secret-of-the-next-js-app-0123456789' });
+    expect(config.auth).toMatchObject({ jwtSecret: undefined, authJs: { cookieName: 'authjs.session-token' } });
+  });
+
   it('keeps short development secrets working outside production', () => {
     expect(problems({ NODE_ENV: 'development', STORAGE_SIGNING_SECRET: 'x', STRIPE_WEBHOOK_SECRET: 'whsec_test_secret' })).toEqual([]);
   });

@@ -1,3 +1,4 @@
+import { encode } from '@auth/core/jwt';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 
 type KeyLike = CryptoKey;
@@ -6,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { startTestApp, type TestApp } from './support/app.js';
 
 const VIEWER = `query { viewer { email role } }`;
+const AUTHJS_SECRET = 'the-auth-secret-of-the-next-js-app-0123456789';
 
 let jwksServer: Server;
 let jwksRequests = 0;
@@ -35,6 +37,7 @@ beforeAll(async () => {
     AUTH_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json`,
     AUTH_ISSUER: 'https://issuer.example.com/',
     AUTH_AUDIENCE: 'imagegen-api',
+    AUTHJS_SECRET,
   });
 });
 
@@ -95,5 +98,20 @@ describe('authentication through a JWKS endpoint (Clerk, Auth0, NextAuth)', () =
     const wrongAudience = await api.graphql(VIEWER, {}, await token(rsaKey, 'RS256', 'rsa-1', { aud: 'another-api' }));
     expect(wrongAudience.status).toBe(401);
     expect(wrongAudience.body.errors?.[0].message).toBe("The token's aud claim is not accepted");
+  });
+
+  it('serves an RS256 token from the identity provider and an Auth.js session token on the same server', async () => {
+    const rs = await api.graphql(VIEWER, {}, await token(rsaKey, 'RS256', 'rsa-1', { sub: 'oidc|both' }));
+    // The address belongs to an earlier user, and this token does not say it is verified: the user has no email.
+    expect(rs.body.data.viewer).toEqual({ email: null, role: 'USER' });
+    expect(await api.db.prisma.user.count({ where: { externalAuthId: 'oidc|both' } })).toBe(1);
+    const row = await api.db.prisma.user.create({ data: { name: 'Ada', email: 'ada-authjs@example.com', emailVerified: null } });
+    const session = await encode({
+      token: { sub: row.id, name: row.name, email: row.email, picture: null },
+      secret: AUTHJS_SECRET,
+      salt: 'authjs.session-token',
+    });
+    const authJs = await api.graphql(VIEWER, {}, session);
+    expect(authJs.body.data.viewer).toEqual({ email: 'ada-authjs@example.com', role: 'USER' });
   });
 });

@@ -52,6 +52,30 @@ describe('npm run token', () => {
     const response = await api.graphql(`query { viewer { email } }`, {}, stdout.trim());
     expect(response.body.data.viewer).toEqual({ email: 'cli@example.com' });
   }, 30_000);
+
+  it('refuses to sign when the server checks tokens against a JWKS only, saying why and what to set', async () => {
+    const failure = await tsx('scripts/token.ts', ['--sub', 'cli-user'], {
+      AUTH_JWT_SECRET: '',
+      AUTH_JWKS_URL: 'https://example.clerk.accounts.dev/.well-known/jwks.json',
+    }).catch((error) => error);
+    expect(failure.code).toBe(1);
+    expect(failure.stdout).toBe('');
+    expect(failure.stderr).toContain('Refusing to sign a token');
+    expect(failure.stderr).toContain('AUTH_JWKS_URL (https://example.clerk.accounts.dev/.well-known/jwks.json)');
+    expect(failure.stderr).toContain('set AUTH_JWT_SECRET');
+  }, 30_000);
+
+  it('refuses to sign in production without AUTH_JWT_SECRET', async () => {
+    const failure = await tsx('scripts/token.ts', ['--sub', 'cli-user'], {
+      NODE_ENV: 'production',
+      AUTH_JWT_SECRET: '',
+      AUTHJS_SECRET: 'the-auth-secret-of-the-next-js-app-0123456789',
+      STORAGE_SIGNING_SECRET: 'a-storage-signing-secret-long-enough-0123',
+    }).catch((error) => error);
+    expect(failure.code).toBe(1);
+    expect(failure.stdout).toBe('');
+    expect(failure.stderr).toContain('AUTH_JWT_SECRET is not set, so this server accepts no HS256 token');
+  }, 30_000);
 });
 
 describe('npm run db:reset', () => {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
+import { Webhook } from 'svix';
 import { loadConfig } from '../src/config.js';
 import type { Db } from '../src/db/client.js';
 import { createRuntime, type Runtime } from '../src/runtime.js';
@@ -46,6 +47,7 @@ function failable<T extends object>(target: T): T {
 }
 
 const WEBHOOK_SECRET = 'whsec_route_errors';
+const CLERK_WEBHOOK_SECRET = 'whsec_cm91dGUtZXJyb3JzLWNsZXJrLXNlY3JldA==';
 let db: TestDatabase;
 let runtime: Runtime;
 let app: FastifyInstance;
@@ -63,6 +65,7 @@ beforeAll(async () => {
     DATA_DIR: `.data/test-${process.pid}`,
     STRIPE_SECRET_KEY: 'sk_test_x',
     STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    CLERK_WEBHOOK_SECRET,
     STRIPE_API_HOST: '127.0.0.1',
     STRIPE_API_PORT: String(fake.port),
     STRIPE_API_PROTOCOL: 'http',
@@ -163,6 +166,21 @@ describe('an internal error on every route answers 500 {error, requestId} and no
     );
   });
 
+  it('POST /webhooks/clerk (storing the event fails)', async () => {
+    const id = `msg_${randomUUID().replace(/-/g, '')}`;
+    const body = JSON.stringify({ object: 'event', type: 'user.created', data: { id: 'user_2routes', object: 'user' } });
+    const now = new Date();
+    const signature = new Webhook(CLERK_WEBHOOK_SECRET).sign(id, now, body);
+    failing = true;
+    expectMasked500(
+      await request('/webhooks/clerk', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'svix-id': id, 'svix-timestamp': String(Math.floor(now.getTime() / 1000)), 'svix-signature': signature },
+        body,
+      }),
+    );
+  });
+
   it('GET /files/<id> (the owner lookup fails)', async () => {
     const token = await signToken(TEST_JWT_SECRET, { sub: 'route-files', email: 'route-files@example.com' });
     failing = true;
@@ -201,6 +219,12 @@ describe('client errors answer 4xx JSON naming the problem, logged below error l
     [
       'a webhook without a signature',
       () => request('/webhooks/stripe', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }),
+      400,
+      /signature/,
+    ],
+    [
+      'a Clerk webhook without a signature',
+      () => request('/webhooks/clerk', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }),
       400,
       /signature/,
     ],

@@ -3,6 +3,7 @@ import type { Services } from '../services/index.js';
 import { billingJobs } from './billing.js';
 import { creditJobs } from './credits.js';
 import { generationJobs } from './generations.js';
+import { identityJobs } from './identity.js';
 import { maintenanceJobs } from './maintenance.js';
 import type { JobDefinition } from './queue.js';
 import { stripeSyncJobs } from './stripe-sync.js';
@@ -11,6 +12,7 @@ export function allJobs(services: Services, prisma: Db): JobDefinition<any>[] {
   return [
     ...creditJobs(services),
     ...billingJobs(services),
+    ...identityJobs(services),
     ...generationJobs(services),
     ...maintenanceJobs(services),
     ...stripeSyncJobs(services, prisma),

@@ -11,11 +11,20 @@ import { AuthenticationError, AuthenticationUnavailableError } from './errors.js
 import { describeTextProblem } from './text.js';
 
 export interface VerifiedIdentity {
+  /** The identity provider's subject; for an Auth.js session, `authjs:` and the user's row id. */
   externalAuthId: string;
+  /** Auth.js sessions only: the `User` row the Auth.js Prisma adapter created, which is this user. */
+  userId?: string;
   email: string | null;
-  /** Only the identity provider's `email_verified: true` lets an email link to an existing account or make an admin. */
+  /**
+   * Only a verified email links to an existing account, makes an admin or replaces the stored email: the identity
+   * provider's `email_verified: true`. Auth.js tokens carry no such claim by default, so for them `users.provision`
+   * also counts the adapter row's own `emailVerified` (see there).
+   */
   emailVerified: boolean;
   name: string | null;
+  /** The `picture` claim (a URL), stored as the user's image. */
+  picture: string | null;
 }
 
 export type TokenVerifier = (token: string) => Promise<VerifiedIdentity>;
@@ -24,7 +33,66 @@ export type TokenVerifier = (token: string) => Promise<VerifiedIdentity>;
 export const CLOCK_SKEW_SECONDS = 60;
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
+const AUTHJS_SUBJECT_PREFIX = 'authjs:';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+let authJsDecode: Promise<typeof import('@auth/core/jwt').decode> | undefined;
+/** Loaded on the first Auth.js token: processes that never see one do not pay for it. */
+function loadAuthJsDecode() {
+  authJsDecode ??= import('@auth/core/jwt').then((module) => module.decode);
+  return authJsDecode;
+}
+
+/** A compact JWE has five parts; a signed JWT three. */
+function isEncryptedToken(token: string): boolean {
+  return token.split('.').length === 5;
+}
+
 export function createTokenVerifier(auth: Config['auth']): TokenVerifier {
+  const verifySignedToken = createSignedTokenVerifier(auth);
+  const authJs = auth.authJs;
+  if (!authJs) return verifySignedToken;
+  return (token) => (isEncryptedToken(token) ? verifyAuthJsSession(token, authJs) : verifySignedToken(token));
+}
+
+/**
+ * An Auth.js session token (the default `jwt` session strategy): decrypted by Auth.js's own `decode`, with the key it
+ * derives from the secret and the cookie name. Its lifetime is Auth.js's `session.maxAge` (30 days by default), not
+ * AUTH_MAX_TOKEN_LIFETIME_SECONDS: Auth.js renews it while the user is active.
+ */
+async function verifyAuthJsSession(token: string, authJs: NonNullable<Config['auth']['authJs']>): Promise<VerifiedIdentity> {
+  const decode = await loadAuthJsDecode();
+  let payload: JWTPayload | null;
+  try {
+    payload = await decode({ token, secret: authJs.secret, salt: authJs.cookieName });
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code === 'ERR_JWT_EXPIRED') throw new AuthenticationError('The token has expired');
+    if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') {
+      const claim = (error as { claim?: unknown }).claim;
+      if (claim === 'nbf') throw new AuthenticationError('The token is not valid yet (nbf is in the future)');
+      throw new AuthenticationError(`The token's ${String(claim)} claim is not accepted`);
+    }
+    throw new AuthenticationError('The session token cannot be decrypted: wrong AUTHJS_SECRET or AUTHJS_COOKIE_NAME, or altered');
+  }
+  if (!payload) throw new AuthenticationError('The token is malformed or cannot be verified');
+  if (typeof payload.exp !== 'number') throw new AuthenticationError('The token has no expiry (exp) claim');
+  const { sub } = payload;
+  if (typeof sub !== 'string' || !UUID.test(sub)) {
+    throw new AuthenticationError("The session's sub claim must be the id of a User row (Auth.js with the Prisma adapter on this database)");
+  }
+  const userId = sub.toLowerCase();
+  return {
+    externalAuthId: `${AUTHJS_SUBJECT_PREFIX}${userId}`,
+    userId,
+    email: optionalClaim(payload, 'email', 320)?.toLowerCase() ?? null,
+    emailVerified: payload.email_verified === true,
+    name: optionalClaim(payload, 'name', 200),
+    picture: optionalClaim(payload, 'picture', 2048),
+  };
+}
+
+function createSignedTokenVerifier(auth: Config['auth']): TokenVerifier {
   const keys: Uint8Array | JWTVerifyGetKey | null = auth.jwksUrl
     ? createRemoteJWKSet(new URL(auth.jwksUrl), { timeoutDuration: 3000, cooldownDuration: 30_000 })
     : auth.jwtSecret
@@ -33,7 +101,11 @@ export function createTokenVerifier(auth: Config['auth']): TokenVerifier {
   const algorithms = auth.jwksUrl ? ['RS256', 'ES256'] : ['HS256'];
 
   return async (token) => {
-    if (!keys) throw new AuthenticationError('Authentication is not configured on this server');
+    if (!keys) {
+      throw new AuthenticationError(
+        auth.authJs ? 'This server accepts only Auth.js session tokens' : 'Authentication is not configured on this server',
+      );
+    }
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, keys as Uint8Array, {
@@ -69,10 +141,11 @@ function identityFrom(payload: JWTPayload, maxLifetimeSeconds: number, nowSecond
     email: optionalClaim(payload, 'email', 320)?.toLowerCase() ?? null,
     emailVerified: payload.email_verified === true,
     name: optionalClaim(payload, 'name', 200),
+    picture: optionalClaim(payload, 'picture', 2048),
   };
 }
 
-function optionalClaim(payload: JWTPayload, claim: 'email' | 'name', maxLength: number): string | null {
+function optionalClaim(payload: JWTPayload, claim: 'email' | 'name' | 'picture', maxLength: number): string | null {
   const value = payload[claim];
   if (value === undefined || value === null) return null;
   if (typeof value !== 'string') return null;
@@ -113,12 +186,13 @@ export function extractBearerToken(header: string | undefined): string | null {
 /** Signs an HS256 token the way an identity provider would; for local development and tests. */
 export async function signToken(
   secret: string,
-  claims: { sub: string; email?: string; name?: string; emailVerified?: boolean },
+  claims: { sub: string; email?: string; name?: string; picture?: string; emailVerified?: boolean },
   options: { expiresIn?: string | number; issuer?: string; audience?: string } = {},
 ): Promise<string> {
   let jwt = new SignJWT({
     email: claims.email,
     name: claims.name,
+    picture: claims.picture,
     ...(claims.email && claims.emailVerified !== undefined ? { email_verified: claims.emailVerified } : {}),
   })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })

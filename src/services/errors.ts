@@ -67,6 +67,14 @@ export class ConflictError extends DomainError {
   }
 }
 
+export class ClerkWebhooksNotConfiguredError extends DomainError {
+  readonly code = 'CLERK_WEBHOOKS_NOT_CONFIGURED';
+  constructor() {
+    super('Clerk webhooks are not configured on this server (CLERK_WEBHOOK_SECRET is not set)');
+    this.name = 'ClerkWebhooksNotConfiguredError';
+  }
+}
+
 export class BillingNotConfiguredError extends DomainError {
   readonly code = 'BILLING_NOT_CONFIGURED';
   constructor() {

@@ -5,6 +5,7 @@ import { AnalyticsService } from './analytics.js';
 import { ApiKeysService } from './api-keys.js';
 import { createTokenVerifier, type TokenVerifier } from './auth.js';
 import { BillingService } from './billing/index.js';
+import { ClerkWebhookService } from './clerk-webhooks.js';
 import { CreditsService } from './credits.js';
 import { GenerationsService } from './generations.js';
 import { createImageProvider } from './image-providers.js';
@@ -86,6 +87,7 @@ export function createServices(deps: ServiceDeps) {
     storage,
     config: { failedGenerationRetentionDays: config.generation.failedRetentionDays },
   });
+  const clerkWebhooks = new ClerkWebhookService({ prisma, log, users, jobs, secret: config.auth.clerkWebhookSecret });
   const verifyToken: TokenVerifier = createTokenVerifier(config.auth);
   const closers: (() => Promise<void>)[] = [() => rateLimiter.close(), () => storage.close()];
   const starters: (() => Promise<void>)[] = [
@@ -104,6 +106,7 @@ export function createServices(deps: ServiceDeps) {
     apiKeys,
     maintenance,
     verifyToken,
+    clerkWebhooks,
     /** Background work to run next to the HTTP server (job workers are registered here). */
     onStart(start: () => Promise<void>) {
       starters.push(start);

@@ -41,9 +41,10 @@ export class UsersService {
   /** Finds the user for a verified token, creating them on their first authenticated request. */
   async provision(identity: VerifiedIdentity, log: Logger = this.deps.log): Promise<User> {
     const { prisma } = this.deps;
+    if (identity.userId) return this.provisionAuthJsUser(identity, identity.userId, log);
     const existing = await prisma.user.findUnique({ where: { externalAuthId: identity.externalAuthId } });
     if (existing?.deletedAt) throw new AuthenticationError('This account has been deleted');
-    if (existing) return existing;
+    if (existing) return this.applyChangedClaims(existing, identity, log);
     try {
       return await prisma.$transaction(async (tx) => {
         const byEmail = identity.email ? await tx.user.findUnique({ where: { email: identity.email } }) : null;
@@ -76,6 +77,7 @@ export class UsersService {
             email,
             emailVerified: verified && email ? this.now() : null,
             name: identity.name,
+            image: identity.picture,
             role: isAdmin ? 'ADMIN' : 'USER',
           },
         });
@@ -88,6 +90,78 @@ export class UsersService {
       if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
         const winner = await prisma.user.findUnique({ where: { externalAuthId: identity.externalAuthId } });
         if (winner) return winner;
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * An Auth.js session names the `User` row the Auth.js Prisma adapter created: that row is the account. Its email
+   * counts as verified when the token says `email_verified: true`, or when it is the row's own email and the adapter
+   * marked the row verified (`emailVerified` is set by Auth.js's email sign-in, and left null for OAuth sign-ins).
+   * On the first request the row is marked as seen (`externalAuthId`) and, with a verified email in ADMIN_EMAILS,
+   * made an admin, as a user created here on first sign-in would be.
+   */
+  private async provisionAuthJsUser(identity: VerifiedIdentity, userId: string, log: Logger): Promise<User> {
+    const { prisma } = this.deps;
+    let user = await prisma.user.findUnique({ where: { id: userId } });
+    if (!user) throw new AuthenticationError('No user has the id this session names (sub): Auth.js must use the Prisma adapter on this database');
+    if (user.deletedAt) throw new AuthenticationError('This account has been deleted');
+    const verified =
+      identity.emailVerified || (identity.email !== null && identity.email === user.email && user.emailVerified !== null);
+    if (user.externalAuthId === null) {
+      const rowEmailVerified = user.email !== null && user.emailVerified !== null;
+      const isAdmin = rowEmailVerified && user.role === 'USER' && this.deps.adminEmails.includes(user.email!);
+      const { count } = await prisma.user.updateMany({
+        where: { id: user.id, externalAuthId: null },
+        data: { externalAuthId: identity.externalAuthId, ...(isAdmin ? { role: 'ADMIN' } : {}) },
+      });
+      if (count === 1) log.info({ userId: user.id, role: isAdmin ? 'ADMIN' : user.role }, 'Auth.js user first seen');
+      user = await prisma.user.findUniqueOrThrow({ where: { id: user.id } });
+    }
+    return this.applyChangedClaims(user, { ...identity, emailVerified: verified }, log);
+  }
+
+  /**
+   * A returning user's token may carry a changed name, picture or email: the row follows it. Claims the token does
+   * not carry are left alone; an email is taken only when verified, and only when no other account holds it (an
+   * account that merely claimed it unverified gives it up, as on first sign-in). Nothing is written when nothing
+   * changed.
+   */
+  private async applyChangedClaims(user: User, identity: VerifiedIdentity, log: Logger): Promise<User> {
+    const changes: Prisma.UserUpdateInput = {};
+    if (identity.name !== null && identity.name !== user.name) changes.name = identity.name;
+    if (identity.picture !== null && identity.picture !== user.image) changes.image = identity.picture;
+    const verifiedEmail = identity.emailVerified ? identity.email : null;
+    if (verifiedEmail !== null && verifiedEmail === user.email && user.emailVerified === null) changes.emailVerified = this.now();
+    const emailChanged = verifiedEmail !== null && verifiedEmail !== user.email;
+    if (!emailChanged && Object.keys(changes).length === 0) return user;
+    const { prisma } = this.deps;
+    try {
+      return await prisma.$transaction(async (tx) => {
+        if (emailChanged) {
+          const holder = await tx.user.findUnique({ where: { email: verifiedEmail } });
+          if (!holder) {
+            Object.assign(changes, { email: verifiedEmail, emailVerified: this.now() });
+          } else if (holder.externalAuthId !== null && holder.emailVerified === null) {
+            await tx.user.update({ where: { id: holder.id }, data: { email: null } });
+            log.info({ userId: holder.id }, 'unverified email released to its verified owner');
+            Object.assign(changes, { email: verifiedEmail, emailVerified: this.now() });
+          } else {
+            log.info({ userId: user.id, holderId: holder.id }, 'email change not applied: another account holds the address');
+          }
+        }
+        if (Object.keys(changes).length === 0) return user;
+        const updated = await tx.user.update({ where: { id: user.id }, data: changes });
+        log.info({ userId: user.id, changed: Object.keys(changes) }, 'profile updated from sign-in claims');
+        return updated;
+      });
+    } catch (error) {
+      // Another account took the address in the meantime: the rest of the profile still follows.
+      if (emailChanged && error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+        const { email: _email, emailVerified: _verified, ...rest } = changes;
+        if (Object.keys(rest).length === 0) return user;
+        return prisma.user.update({ where: { id: user.id }, data: rest });
       }
       throw error;
     }

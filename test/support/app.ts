@@ -33,7 +33,7 @@ export interface TestApp {
     token?: string | null,
   ): Promise<GraphQLResponse<TData>>;
   /** Signs a token as the identity provider would; the email counts as verified unless `emailVerified: false`. */
-  token(sub: string, claims?: { email?: string; name?: string; emailVerified?: boolean }): Promise<string>;
+  token(sub: string, claims?: { email?: string; name?: string; picture?: string; emailVerified?: boolean }): Promise<string>;
   /** Signs in as a new user, who is created by that first request: their token, global id and row id. */
   signUp(sub: string, claims?: { email?: string; name?: string }): Promise<{ token: string; id: string; userId: string }>;
   close(): Promise<void>;
@@ -88,6 +88,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
         sub,
         email: claims.email ?? `${sub}@example.com`,
         name: claims.name ?? sub,
+        picture: claims.picture,
         emailVerified: claims.emailVerified ?? true,
       }),
     async signUp(sub, claims = {}) {
