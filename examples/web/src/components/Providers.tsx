@@ -7,7 +7,14 @@ import { Client, Provider, cacheExchange, fetchExchange } from 'urql';
 export function Providers({ children }: { children: ReactNode }) {
   const [mounted, setMounted] = useState(false);
   const client = useMemo(
-    () => new Client({ url: '/api/graphql', exchanges: [cacheExchange, fetchExchange], requestPolicy: 'cache-and-network' }),
+    () =>
+      new Client({
+        url: '/api/graphql',
+        exchanges: [cacheExchange, fetchExchange],
+        requestPolicy: 'cache-and-network',
+        // The proxy route takes POST only; queries go the same way as mutations.
+        preferGetMethod: false,
+      }),
     [],
   );
   useEffect(() => setMounted(true), []);

@@ -116,7 +116,7 @@ function History() {
           </select>
         </label>
       </form>
-      {page.total !== null && <p className="muted" data-testid="history-count">{page.total} generations</p>}
+      {page.total !== null && <p className="muted" data-testid="history-count">{page.total} generation{page.total === 1 ? '' : 's'}</p>}
       <section className="gallery">
         {items.map((item) => (
           <GenerationCard key={item.id} generation={item} />

@@ -60,8 +60,8 @@ export default function PricingPage() {
                 {plan.callToAction.label ?? `Choose ${plan.name}`}
               </button>
             )}
-            {plan.callToAction.type !== 'CHECKOUT' && plan.callToAction.url && (
-              <a className="button" href={plan.callToAction.url}>
+            {plan.callToAction.type !== 'CHECKOUT' && (
+              <a className="button secondary" href={plan.callToAction.url ?? '/sign-in'}>
                 {plan.callToAction.label ?? 'Learn more'}
               </a>
             )}
