@@ -80,6 +80,12 @@ async function main() {
     });
     await waitForHttp(`${webUrl}/sign-in`, next, 60_000);
 
+    if (process.argv.includes('--serve')) {
+      step(`serving until Ctrl-C: the web app on ${webUrl}, the API on ${api.url}`);
+      await new Promise((resolve) => process.once('SIGINT', resolve));
+      code = 0;
+      return;
+    }
     step('running the browser journeys');
     rmSync(join(web, 'test-results/screenshots'), { recursive: true, force: true });
     const playwright = spawn(process.execPath, ['node_modules/@playwright/test/cli.js', 'test', ...process.argv.slice(2)], {

@@ -28,14 +28,15 @@ function Generate() {
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
+    const field = (name: string) => (form.get(name) as string | null) || undefined;
     setProblem(null);
     const result = await create({
       input: {
-        prompt: String(form.get('prompt')),
-        model: String(form.get('model')) || undefined,
-        aspectRatio: String(form.get('aspectRatio')) || undefined,
-        style: String(form.get('style') ?? '') || undefined,
-        count: Number(form.get('count')),
+        prompt: field('prompt') ?? '',
+        model: field('model'),
+        aspectRatio: field('aspectRatio'),
+        style: field('style'),
+        count: Number(field('count') ?? 1),
         idempotencyKey: crypto.randomUUID(),
       },
     });
@@ -85,7 +86,7 @@ function Generate() {
           </label>
         </div>
         <p className="muted">{choices ? `${choices.creditsPerImage} credits per image` : ''}</p>
-        <button type="submit" disabled={creation.fetching}>
+        <button type="submit" disabled={!choices || creation.fetching}>
           Generate
         </button>
       </form>

@@ -1,5 +1,6 @@
 import { SignJWT } from 'jose';
 import { NextResponse, type NextRequest } from 'next/server';
+import { seeOther } from '@/lib/redirect';
 import { DEV_TOKEN_COOKIE, devTokenSecret } from '@/lib/server-config';
 
 const LIFETIME_SECONDS = 60 * 60;
@@ -15,7 +16,7 @@ export async function POST(request: NextRequest) {
   const email = String(form.get('email') ?? '').trim().toLowerCase();
   const name = String(form.get('name') ?? '').trim() || email.split('@')[0];
   if (!/^[^@\s]+@[^@\s]+$/.test(email)) {
-    return NextResponse.redirect(new URL('/sign-in?error=email', request.url), 303);
+    return seeOther('/sign-in?error=email');
   }
   let jwt = new SignJWT({ email, name, email_verified: true })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
@@ -25,13 +26,8 @@ export async function POST(request: NextRequest) {
   if (process.env.AUTH_ISSUER) jwt = jwt.setIssuer(process.env.AUTH_ISSUER);
   if (process.env.AUTH_AUDIENCE) jwt = jwt.setAudience(process.env.AUTH_AUDIENCE);
   const token = await jwt.sign(new TextEncoder().encode(secret));
-  const response = NextResponse.redirect(new URL('/', request.url), 303);
-  response.cookies.set(DEV_TOKEN_COOKIE, token, {
-    httpOnly: true,
-    sameSite: 'lax',
-    secure: request.nextUrl.protocol === 'https:',
-    path: '/',
-    maxAge: LIFETIME_SECONDS,
-  });
+  const response = seeOther('/');
+  const secure = request.nextUrl.protocol === 'https:' ? '; Secure' : '';
+  response.headers.append('set-cookie', `${DEV_TOKEN_COOKIE}=${token}; Path=/; Max-Age=${LIFETIME_SECONDS}; HttpOnly; SameSite=Lax${secure}`);
   return response;
 }
