@@ -58,8 +58,10 @@ test.describe('a customer from sign-up to ban', () => {
   test('out of credits, they are shown the shortfall', async () => {
     await customer.getByLabel('Prompt').fill('a second lighthouse');
     await customer.getByRole('button', { name: 'Generate' }).click();
-    await expect(customer.getByRole('alert')).toContainText('Not enough credits: this needs 10, you have 0.');
-    await expect(customer.getByRole('alert').getByRole('link', { name: 'Get more credits' })).toBeVisible();
+    // Scoped to main: Next.js keeps its own empty route announcer with role alert.
+    const alert = customer.getByRole('main').getByRole('alert');
+    await expect(alert).toContainText('Not enough credits: this needs 10, you have 0.');
+    await expect(alert.getByRole('link', { name: 'Get more credits' })).toBeVisible();
     await screenshot(customer, 'generate-shortfall');
 
     await customer.goto('/history');
