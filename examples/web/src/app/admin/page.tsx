@@ -108,7 +108,7 @@ function Users() {
           ))}
         </tbody>
       </table>
-      <p className="muted">{data ? `${data.users.totalCount} users` : 'Loading…'}</p>
+      <p className="muted">{data ? `${data.users.totalCount} user${data.users.totalCount === 1 ? '' : 's'}` : 'Loading…'}</p>
     </section>
   );
 }
