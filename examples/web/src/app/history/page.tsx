@@ -30,15 +30,18 @@ function History() {
   const client = useClient();
   const [filters, setFilters] = useState<Filters>({ status: '', type: '', period: 'all' });
   const [items, setItems] = useState<GenerationFieldsFragment[]>([]);
-  const [page, setPage] = useState<{ cursor: string | null; more: boolean; total: number | null }>({ cursor: null, more: true, total: null });
+  const [page, setPage] = useState<{ cursor: string | null; more: boolean; total: number | null }>({ cursor: null, more: false, total: null });
   const [loading, setLoading] = useState(false);
   const sentinel = useRef<HTMLDivElement>(null);
-  const generation = useRef(0);
+  // Which filter set the newest request belongs to, and whether a next page is already on its way.
+  const run = useRef(0);
+  const inFlight = useRef(false);
 
-  const loadMore = useCallback(
-    async (reset = false) => {
-      if (loading && !reset) return;
-      const run = reset ? ++generation.current : generation.current;
+  const load = useCallback(
+    async (after: string | null) => {
+      const mine = after === null ? ++run.current : run.current;
+      if (after !== null && inFlight.current) return;
+      inFlight.current = true;
       setLoading(true);
       const days = PERIODS[filters.period];
       const result = await client
@@ -46,7 +49,7 @@ function History() {
           HistoryQuery,
           {
             first: PAGE,
-            after: reset ? null : page.cursor,
+            after,
             status: filters.status || null,
             type: filters.type || null,
             from: days ? new Date(Date.now() - days * 86_400_000).toISOString() : null,
@@ -54,31 +57,34 @@ function History() {
           { requestPolicy: 'network-only' },
         )
         .toPromise();
-      if (run !== generation.current) return;
+      if (mine !== run.current) return;
+      inFlight.current = false;
       setLoading(false);
       const connection = result.data?.viewer?.imageGenerations;
       if (!connection) return;
-      setItems((previous) => [...(reset ? [] : previous), ...connection.edges.map((edge) => edge.node)]);
+      setItems((previous) => [...(after === null ? [] : previous), ...connection.edges.map((edge) => edge.node)]);
       setPage({ cursor: connection.pageInfo.endCursor ?? null, more: connection.pageInfo.hasNextPage, total: connection.totalCount });
     },
-    [client, filters, loading, page.cursor],
+    [client, filters],
   );
 
+  // A filter change starts over from the first page.
   useEffect(() => {
-    void loadMore(true);
-    // A filter change starts over from the first page.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [filters]);
+    setPage({ cursor: null, more: false, total: null });
+    void load(null);
+  }, [load]);
 
+  // The next page loads when the end of the list scrolls into view.
   useEffect(() => {
     const element = sentinel.current;
-    if (!element || !page.more) return;
+    if (!element || !page.more || !page.cursor) return;
+    const cursor = page.cursor;
     const observer = new IntersectionObserver((entries) => {
-      if (entries.some((entry) => entry.isIntersecting)) void loadMore();
+      if (entries.some((entry) => entry.isIntersecting)) void load(cursor);
     });
     observer.observe(element);
     return () => observer.disconnect();
-  }, [loadMore, page.more]);
+  }, [load, page.more, page.cursor]);
 
   return (
     <>
