@@ -76,7 +76,8 @@ async function main() {
     next = spawn(process.execPath, ['node_modules/next/dist/bin/next', 'start', '-H', '127.0.0.1', '-p', String(webPort)], {
       cwd: web,
       stdio: ['ignore', 'inherit', 'inherit'],
-      env: { ...quietEnv, API_URL: api.url, DEV_SIGN_IN: 'true', AUTH_JWT_SECRET: TEST_JWT_SECRET, AUTHJS_SECRET },
+      // DATABASE_URL: the development Auth.js provider creates its users in the API's database, as the adapter would.
+      env: { ...quietEnv, API_URL: api.url, DEV_SIGN_IN: 'true', AUTH_JWT_SECRET: TEST_JWT_SECRET, AUTHJS_SECRET, DATABASE_URL: api.db.url },
     });
     await waitForHttp(`${webUrl}/sign-in`, next, 60_000);
 

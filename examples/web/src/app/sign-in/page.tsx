@@ -11,7 +11,8 @@ async function signInWithAuthJs(form: FormData) {
 export default async function SignInPage({ searchParams }: { searchParams: Promise<{ error?: string }> }) {
   const { error } = await searchParams;
   const devToken = Boolean(devTokenSecret());
-  const authJs = authJsEnabled() && devSignInEnabled();
+  // The development provider of src/auth.ts needs the API's database to create the User row the API expects.
+  const authJs = authJsEnabled() && devSignInEnabled() && Boolean(process.env.DATABASE_URL);
   return (
     <>
       <h1>Sign in</h1>
