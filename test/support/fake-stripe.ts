@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
 
@@ -58,12 +58,20 @@ export class FakeStripe {
   private holds: { matches: string[]; released: Promise<void>; open: () => void }[] = [];
   private heldWaiting = 0;
   private server!: Server;
+  private hosted: { webhookUrl: string; webhookSecret: string } | null = null;
   port = 0;
   readonly sdk = new Stripe('sk_test_fake');
 
   static async start() {
     const fake = new FakeStripe();
     fake.server = createServer((request, response) => {
+      if (fake.hosted && request.url?.startsWith('/c/pay/')) {
+        fake.handleHostedCheckout(request, response).catch((error) => {
+          response.writeHead(500, { 'content-type': 'text/plain' });
+          response.end(String(error));
+        });
+        return;
+      }
       fake.handle(request).then(
         ({ status, body }) => {
           response.writeHead(status, { 'content-type': 'application/json', 'request-id': newId('req') });
@@ -82,6 +90,45 @@ export class FakeStripe {
 
   close() {
     return new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /**
+   * Checkout sessions get a payment page on this server instead of checkout.stripe.com: a Pay button that completes
+   * the session, delivers the signed `checkout.session.completed` webhook to `webhookUrl` and sends the browser to
+   * the session's success_url, as Stripe's hosted checkout does.
+   */
+  hostCheckout(options: { webhookUrl: string; webhookSecret: string }) {
+    this.hosted = options;
+  }
+
+  private async handleHostedCheckout(request: IncomingMessage, response: ServerResponse) {
+    const sessionId = decodeURIComponent(new URL(request.url!, 'http://fake').pathname.slice('/c/pay/'.length));
+    const session = this.sessions.get(sessionId);
+    if (!session) {
+      response.writeHead(404, { 'content-type': 'text/html' });
+      response.end('<p>This checkout session does not exist.</p>');
+      return;
+    }
+    if (request.method === 'POST') {
+      for await (const _chunk of request); // the form carries nothing the fake needs
+      const completed = session.status === 'complete' ? session : this.completeSession(sessionId);
+      const { payload, signature } = this.event('checkout.session.completed', completed, { secret: this.hosted!.webhookSecret });
+      const delivery = await fetch(this.hosted!.webhookUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'stripe-signature': signature },
+        body: payload,
+      });
+      if (!delivery.ok) throw new Error(`the webhook was refused: ${delivery.status} ${await delivery.text()}`);
+      response.writeHead(303, { location: String(session.success_url).replace('{CHECKOUT_SESSION_ID}', sessionId) });
+      response.end();
+      return;
+    }
+    const amount = `${(Number(session.amount_total) / 100).toFixed(2)} ${String(session.currency).toUpperCase()}`;
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    response.end(`<!doctype html><html><head><title>Checkout</title></head><body style="font-family: sans-serif; max-width: 420px; margin: 48px auto">
+<h1>Test checkout</h1><p>Pay <strong>${amount}</strong> (${session.mode === 'subscription' ? 'subscription' : 'one-time payment'})</p>
+<form method="post"><button type="submit">Pay</button></form>
+<p><a href="${String(session.cancel_url).replace(/"/g, '&quot;')}">Cancel</a></p></body></html>`);
   }
 
   /** The next `times` requests whose "METHOD /path" contains `match` answer 400, after letting `after` of them pass. */
@@ -209,7 +256,7 @@ export class FakeStripe {
       line_price: line.price ?? null,
       subscription_metadata: body.subscription_data?.metadata ?? {},
     };
-    session.url = `https://checkout.stripe.com/c/pay/${session.id}`;
+    session.url = this.hosted ? `http://127.0.0.1:${this.port}/c/pay/${session.id}` : `https://checkout.stripe.com/c/pay/${session.id}`;
     this.sessions.set(session.id, session);
     return session;
   }
