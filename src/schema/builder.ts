@@ -11,6 +11,7 @@ import type { Context, ServiceContext, ViewerContext } from '../context.js';
 import type { ApiKeyScope } from '../generated/prisma/client.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
+import { refusalOf } from '../services/auth.js';
 import { ValidationError } from '../services/errors.js';
 import TextInputPlugin from './text-input.js';
 
@@ -37,7 +38,8 @@ export const builder = new SchemaBuilder<{
   defaultFieldNullability: false,
   scopeAuth: {
     authScopes: (context) => ({
-      loggedIn: context.viewer !== null && context.viewer.role !== 'BANNED',
+      // authenticate() already refuses such a viewer; the scope holds even for a context built another way.
+      loggedIn: context.viewer !== null && refusalOf(context.viewer) === null,
       admin: context.viewer?.role === 'ADMIN',
       service: (scope) => context.apiKey?.scopes.includes(scope) ?? false,
     }),

@@ -3,7 +3,7 @@ import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import { recordAdminAction } from './audit.js';
 import type { VerifiedIdentity } from './auth.js';
-import { AuthenticationError, ConflictError, NotFoundError, ValidationError } from './errors.js';
+import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 
 export type UserQuery = Omit<Prisma.UserFindManyArgs, 'where' | 'orderBy' | 'cursor' | 'take' | 'skip'>;
 
@@ -42,7 +42,6 @@ export class UsersService {
   async provision(identity: VerifiedIdentity, log: Logger = this.deps.log): Promise<User> {
     const { prisma } = this.deps;
     const existing = await prisma.user.findUnique({ where: { externalAuthId: identity.externalAuthId } });
-    if (existing?.deletedAt) throw new AuthenticationError('This account has been deleted');
     if (existing) return existing;
     try {
       return await prisma.$transaction(async (tx) => {

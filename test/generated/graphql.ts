@@ -18,7 +18,7 @@ export type MembershipStatus =
 export type Role =
   /** May call every admin field (users, plans, costs, grants, analytics, audit log); never changed by billing */
   | 'ADMIN'
-  /** Signed out of everything: every call answers as for an anonymous caller or FORBIDDEN */
+  /** Refused everywhere: every request with this account's token answers HTTP 403 ACCOUNT_BANNED with the ban reason */
   | 'BANNED'
   /** A user with an active or trialing subscription; set from Stripe, not by hand */
   | 'PREMIUM'
