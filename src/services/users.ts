@@ -3,7 +3,9 @@ import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import { recordAdminAction } from './audit.js';
 import type { VerifiedIdentity } from './auth.js';
+import { z } from 'zod';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
+import { auditReason, jsonObjectOfAtMost, parseInput, textOfAtMost } from './validation.js';
 
 export type UserQuery = Omit<Prisma.UserFindManyArgs, 'where' | 'orderBy' | 'cursor' | 'take' | 'skip'>;
 
@@ -23,6 +25,10 @@ export interface UsersServiceDeps {
 }
 
 const PREFERENCES_MAX_BYTES = 16 * 1024;
+
+const preferencesInput = z.object({ preferences: jsonObjectOfAtMost(PREFERENCES_MAX_BYTES) });
+const listFilterInput = z.object({ search: textOfAtMost(200).nullish() });
+const adminActionInput = z.object({ reason: auditReason.nullish() });
 
 export class UsersService {
   private readonly beforeDeletion: ((userId: string) => Promise<void>)[] = [];
@@ -103,9 +109,7 @@ export class UsersService {
   }
 
   async updatePreferences(userId: string, preferences: Record<string, unknown>): Promise<User> {
-    if (Buffer.byteLength(JSON.stringify(preferences)) > PREFERENCES_MAX_BYTES) {
-      throw ValidationError.forField('preferences', `must be at most ${PREFERENCES_MAX_BYTES} bytes of JSON`);
-    }
+    parseInput(preferencesInput, { preferences });
     const set = Object.fromEntries(Object.entries(preferences).filter(([, value]) => value !== null));
     const removed = Object.keys(preferences).filter((key) => preferences[key] === null);
     // One statement merges in the database: concurrent updates of different keys all survive.
@@ -121,6 +125,7 @@ export class UsersService {
 
   /** The users an admin list shows: not deleted, and matching every filter given. */
   listFilter(filter: UserListFilter = {}): Prisma.UserWhereInput {
+    parseInput(listFilterInput, filter);
     return {
       ...this.searchFilter(filter.search),
       ...(filter.role ? { role: filter.role } : {}),
@@ -144,6 +149,7 @@ export class UsersService {
   }
 
   async setRole(actorId: string, userId: string, role: Role, reason?: string | null): Promise<User> {
+    parseInput(adminActionInput, { reason });
     if (actorId === userId && role !== 'ADMIN') {
       throw ValidationError.forField('userId', 'admins cannot change their own role');
     }
@@ -185,6 +191,7 @@ export class UsersService {
    * stay for accounting. By the user themselves, or by an admin (audited).
    */
   async deleteAccount(userId: string, actor: { adminId?: string; reason?: string | null } = {}): Promise<{ id: string; deletedAt: Date }> {
+    parseInput(adminActionInput, { reason: actor.reason });
     const { prisma } = this.deps;
     const user = await prisma.user.findUnique({ where: { id: userId } });
     if (!user || user.deletedAt) throw new NotFoundError('User', userId);
