@@ -2,6 +2,13 @@ import { SignJWT } from 'jose';
 import { readFileSync } from 'node:fs';
 import { configVariables, loadConfig, ConfigError } from '../src/config.js';
 import { signToken } from '../src/services/auth.js';
+import {
+  DeductCreditsDocument,
+  DeleteAccountDocument,
+  PublicPlansDocument,
+  SetUserRoleDocument,
+  ViewerDocument,
+} from './generated/graphql.js';
 import { startTestApp, TEST_JWT_SECRET, type TestApp } from './support/app.js';
 
 const VIEWER = `query { viewer { id email name role membershipStatus tier preferences createdAt } }`;
@@ -105,10 +112,7 @@ describe('authentication over HTTP', () => {
 });
 
 describe('banned and deleted accounts', () => {
-  const SET_ROLE = `mutation($id: ID!, $role: Role!, $reason: String) {
-    setUserRole(userId: $id, role: $role, reason: $reason) { __typename ... on User { role } }
-  }`;
-  const DEDUCT = `mutation { deductCredits(input: { operation: "AI_TEXT_CHAT" }) { __typename } }`;
+  const CHAT = { input: { operation: 'AI_TEXT_CHAT' } };
 
   async function ownFile(userId: string) {
     const written = await api.services.storage.write(userId, { name: 'kept.png', contentType: 'image/png', data: Buffer.from('bytes') });
@@ -126,13 +130,18 @@ describe('banned and deleted accounts', () => {
   it('a banned user is refused on every GraphQL request, public fields included, and on /files, with one error naming the reason', async () => {
     const bob = await api.signUp('banned-bob');
     const file = await ownFile(bob.userId);
-    const banned = await api.graphql(SET_ROLE, { id: bob.id, role: 'BANNED', reason: 'chargeback fraud' }, admin.token);
-    expect(banned.body.data.setUserRole).toEqual({ __typename: 'User', role: 'BANNED' });
+    const banned = await api.execute(SetUserRoleDocument, { userId: bob.id, role: 'BANNED', reason: 'chargeback fraud' }, admin.token);
+    expect(banned.body.data!.setUserRole).toEqual({ __typename: 'User', id: bob.id, role: 'BANNED' });
     const balanceBefore = await api.db.prisma.creditBalance.findUniqueOrThrow({ where: { userId: bob.userId } });
 
     const message = 'This account is banned: chargeback fraud';
-    for (const query of [VIEWER, `query { __typename }`, `query { plans { key } }`, DEDUCT]) {
-      const response = await api.graphql(query, {}, bob.token);
+    const answers = [
+      await api.execute(ViewerDocument, {}, bob.token),
+      await api.graphql(`query { __typename }`, {}, bob.token),
+      await api.execute(PublicPlansDocument, {}, bob.token),
+      await api.execute(DeductCreditsDocument, CHAT, bob.token),
+    ];
+    for (const response of answers) {
       expect(response.status).toBe(403);
       expect(response.body).toEqual({ errors: [{ message, extensions: { code: 'ACCOUNT_BANNED', reason: 'chargeback fraud' } }] });
     }
@@ -151,19 +160,19 @@ describe('banned and deleted accounts', () => {
   it('a ban without a reason says so plainly; lifting the ban serves the very next request', async () => {
     const appellant = await api.signUp('appealing-user');
     const file = await ownFile(appellant.userId);
-    await api.graphql(SET_ROLE, { id: appellant.id, role: 'BANNED' }, admin.token);
-    const refused = await api.graphql(VIEWER, {}, appellant.token);
+    await api.execute(SetUserRoleDocument, { userId: appellant.id, role: 'BANNED' }, admin.token);
+    const refused = await api.execute(ViewerDocument, {}, appellant.token);
     expect(refused.status).toBe(403);
     expect(refused.body.errors).toEqual([{ message: 'This account is banned', extensions: { code: 'ACCOUNT_BANNED', reason: null } }]);
     expect((await download(file.id, appellant.token)).status).toBe(403);
 
-    const lifted = await api.graphql(SET_ROLE, { id: appellant.id, role: 'USER', reason: 'appeal upheld' }, admin.token);
-    expect(lifted.body.data.setUserRole).toEqual({ __typename: 'User', role: 'USER' });
-    const served = await api.graphql(VIEWER, {}, appellant.token);
+    const lifted = await api.execute(SetUserRoleDocument, { userId: appellant.id, role: 'USER', reason: 'appeal upheld' }, admin.token);
+    expect(lifted.body.data!.setUserRole).toEqual({ __typename: 'User', id: appellant.id, role: 'USER' });
+    const served = await api.execute(ViewerDocument, {}, appellant.token);
     expect(served.status).toBe(200);
-    expect(served.body.data.viewer).toMatchObject({ id: appellant.id, role: 'USER' });
-    const spent = await api.graphql(DEDUCT, {}, appellant.token);
-    expect(spent.body.data.deductCredits.__typename).toBe('CreditMovement');
+    expect(served.body.data!.viewer).toMatchObject({ id: appellant.id, role: 'USER' });
+    const spent = await api.execute(DeductCreditsDocument, CHAT, appellant.token);
+    expect(spent.body.data!.deductCredits.__typename).toBe('CreditMovement');
     const fileResponse = await download(file.id, appellant.token);
     expect(fileResponse.status).toBe(200);
     expect(Buffer.from(await fileResponse.arrayBuffer()).toString()).toBe('bytes');
@@ -172,15 +181,16 @@ describe('banned and deleted accounts', () => {
   it('a deleted user is refused on /graphql and /files alike', async () => {
     const dan = await api.signUp('deleted-dan');
     const file = await ownFile(dan.userId);
-    expect((await api.graphql(`mutation { deleteAccount { __typename } }`, {}, dan.token)).body.data.deleteAccount.__typename).toBe('Deletion');
+    expect((await api.execute(DeleteAccountDocument, {}, dan.token)).body.data!.deleteAccount.__typename).toBe('Deletion');
+    // The file is visible again, so only the account itself can be what /files refuses.
     await api.db.prisma.storageObject.update({ where: { id: file.id }, data: { deletedAt: null } });
 
-    const graphql = await api.graphql(`query { plans { key } }`, {}, dan.token);
+    const graphql = await api.execute(PublicPlansDocument, {}, dan.token);
     expect(graphql.status).toBe(401);
     expect(graphql.body).toEqual({ errors: [{ message: 'This account has been deleted', extensions: { code: 'UNAUTHENTICATED' } }] });
     const files = await download(file.id, dan.token);
     expect(files.status).toBe(401);
-    expect(await files.json()).toMatchObject({ error: 'This account has been deleted', code: 'UNAUTHENTICATED' });
+    expect(await files.json()).toEqual({ error: 'This account has been deleted', code: 'UNAUTHENTICATED', requestId: files.headers.get('x-request-id') });
   });
 });
 
