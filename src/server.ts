@@ -15,6 +15,7 @@ import type { User } from './generated/prisma/client.js';
 import { authenticateCaller } from './http/authenticate.js';
 import { registerFileRoutes } from './http/files.js';
 import { registerGraphiQL } from './http/graphiql.js';
+import { refuse } from './http/refusals.js';
 import { argumentGuard } from './http/graphql-arguments.js';
 import { answerDatabaseOutagesWith503, databaseUnavailablePlugin } from './http/database-unavailable.js';
 import { createMetrics } from './http/metrics.js';
@@ -22,7 +23,7 @@ import { clerkWebhooks } from './http/clerk-webhooks.js';
 import { stripeWebhooks } from './http/stripe-webhooks.js';
 import type { Logger } from './logger.js';
 import { schema } from './schema/index.js';
-import { AuthenticationError, AuthenticationUnavailableError, DomainError } from './services/errors.js';
+import { DomainError } from './services/errors.js';
 import type { ServiceCaller } from './services/api-keys.js';
 import type { Services } from './services/index.js';
 
@@ -111,16 +112,6 @@ const logUnexpectedErrors: ApolloServerPlugin<Context> = {
   },
 };
 
-const STATUS_BY_CODE: Record<string, number> = {
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  ACCOUNT_BANNED: 403,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  AUTHENTICATION_UNAVAILABLE: 503,
-  BILLING_NOT_CONFIGURED: 503,
-};
-
 function describeClientError(status: number, message: string, contentType: string | undefined): string {
   if (status !== 415) return message;
   const given = (contentType ?? 'none').replace(/[^\x20-\x7e]/g, '').slice(0, 100);
@@ -158,11 +149,9 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   // Set before any route is registered: Fastify binds a route's error handler when the route is added.
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     if (error instanceof DomainError) {
-      const status = STATUS_BY_CODE[error.code] ?? 400;
-      if (error instanceof AuthenticationError) reply.header('www-authenticate', 'Bearer');
-      if (error instanceof AuthenticationUnavailableError) reply.header('retry-after', String(error.retryAfterSeconds));
-      request.log.info({ code: error.code, reason: error.message }, 'request refused');
-      return reply.code(status).send({ error: error.message, code: error.code, requestId: request.id });
+      const { message, code, details } = refuse(reply, error);
+      request.log.info({ code, reason: message }, 'request refused');
+      return reply.send({ error: message, code, ...details, requestId: request.id });
     }
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status >= 500) {
@@ -271,30 +260,10 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       try {
         ({ viewer: request.viewer, apiKey: request.apiKey } = await authenticateCaller(request, services));
       } catch (error) {
-        if (error instanceof AuthenticationError) {
-          return reply
-            .code(401)
-            .header('www-authenticate', 'Bearer')
-            .send(graphqlErrorBody(error.message, error.code));
-        }
-        if (error instanceof AuthenticationUnavailableError) {
-          return reply
-            .code(503)
-            .header('retry-after', String(error.retryAfterSeconds))
-            .send(graphqlErrorBody(error.message, error.code));
-        }
-        if (error instanceof DomainError) return reply.code(409).send(graphqlErrorBody(error.message, error.code));
-        throw error;
-      }
-      if (request.viewer?.role === 'BANNED') {
-        const reason = request.viewer.banReason;
-        return reply
-          .code(403)
-          .send(
-            graphqlErrorBody(reason ? `This account is banned: ${reason}` : 'This account is banned', 'ACCOUNT_BANNED', {
-              reason,
-            }),
-          );
+        if (!(error instanceof DomainError)) throw error;
+        const { message, code, details } = refuse(reply, error);
+        request.log.info({ code, reason: message }, 'request refused');
+        return reply.send(graphqlErrorBody(message, code, details));
       }
     },
     handler: async (request, reply) => {

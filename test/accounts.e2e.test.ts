@@ -1,4 +1,12 @@
-import type { TestApp } from './support/app.js';
+import {
+  DeductCreditsDocument,
+  DeleteAccountDocument,
+  DeleteUserDocument,
+  ResetAllowanceDocument,
+  UpdatePreferencesDocument,
+  ViewerDocument,
+} from './generated/graphql.js';
+import { member, type TestApp } from './support/app.js';
 import { CHECKOUT, ORIGIN, startBillingApp, VERIFY } from './support/billing.js';
 import type { FakeStripe } from './support/fake-stripe.js';
 
@@ -6,15 +14,7 @@ let api: TestApp;
 let fake: FakeStripe;
 let adminToken: string;
 
-const DELETE_ACCOUNT = `mutation { deleteAccount { __typename ... on Deletion { id deletedAt } ... on Error { message } } }`;
-const DELETE_USER = `mutation($id: ID!) { deleteUser(userId: $id, reason: "asked by email") { __typename ... on Deletion { deletedAt } ... on Error { message } } }`;
-const RESET = `mutation($id: ID!, $reason: String!) {
-  resetAllowance(userId: $id, reason: $reason) {
-    __typename
-    ... on CreditMovement { transaction { kind amount } balance { allowanceRemaining allowanceTotal grantedRemaining } }
-    ... on Error { message }
-  }
-}`;
+const CHAT = { operation: 'AI_TEXT_CHAT' };
 
 beforeAll(async () => {
   ({ api, fake } = await startBillingApp(false));
@@ -41,8 +41,8 @@ async function subscribe(name: string) {
 describe('account deletion', () => {
   it('a user deletes their account: Stripe stops charging, personal data goes, the ledger and payments stay, the token is refused', async () => {
     const user = await subscribe('leaver');
-    await api.graphql(`mutation { updatePreferences(preferences: { theme: "dark" }) { __typename } }`, {}, user.token);
-    await api.graphql(`mutation { deductCredits(input: { operation: "AI_TEXT_CHAT" }) { __typename } }`, {}, user.token);
+    await api.execute(UpdatePreferencesDocument, { preferences: { theme: 'dark' } }, user.token);
+    await api.execute(DeductCreditsDocument, { input: CHAT }, user.token);
     const pack = await api.graphql(
       CHECKOUT,
       { input: { packKey: 'pack-100', successUrl: `${ORIGIN}/ok`, cancelUrl: `${ORIGIN}/no` } },
@@ -54,8 +54,8 @@ describe('account deletion', () => {
     expect(paymentsBefore.length).toBeGreaterThan(0);
     const ledgerBefore = await api.db.prisma.creditTransaction.findMany({ where: { userId: user.userId } });
 
-    const deleted = await api.graphql(DELETE_ACCOUNT, {}, user.token);
-    expect(deleted.body.data.deleteAccount).toMatchObject({ __typename: 'Deletion', id: user.id, deletedAt: expect.any(String) });
+    const deleted = await api.execute(DeleteAccountDocument, {}, user.token);
+    expect(deleted.body.data!.deleteAccount).toEqual({ __typename: 'Deletion', id: user.id, deletedAt: expect.any(String) });
 
     expect(fake.requests.some((request) => request.method === 'DELETE' && request.path === `/v1/subscriptions/${user.subscriptionId}`)).toBe(true);
     const row = await api.db.prisma.user.findUniqueOrThrow({ where: { id: user.userId } });
@@ -65,8 +65,7 @@ describe('account deletion', () => {
     expect(ledgerAfter).toEqual(expect.arrayContaining(ledgerBefore));
     expect(await api.db.prisma.payment.findMany({ where: { userId: user.userId } })).toEqual(paymentsBefore);
 
-    for (const query of [`query { viewer { id } }`, `mutation { deductCredits(input: { operation: "AI_TEXT_CHAT" }) { __typename } }`]) {
-      const again = await api.graphql(query, {}, user.token);
+    for (const again of [await api.execute(ViewerDocument, {}, user.token), await api.execute(DeductCreditsDocument, { input: CHAT }, user.token)]) {
       expect(again.status).toBe(401);
       expect(again.body.errors![0]!.message).toBe('This account has been deleted');
     }
@@ -78,46 +77,44 @@ describe('account deletion', () => {
   it('a deleted user is not served to a service key either', async () => {
     const user = await api.signUp('gone-for-service');
     const { secret } = await api.services.apiKeys.create(null, { name: 'deletion check', scopes: ['SPEND'] });
-    await api.graphql(DELETE_ACCOUNT, {}, user.token);
-    const charged = await api.graphql(
-      `mutation($id: ID!) { deductCredits(input: { userId: $id, operation: "AI_TEXT_CHAT", amount: 1 }) { __typename } }`,
-      { id: user.id },
-      secret,
-    );
-    expect(charged.body.data.deductCredits.__typename).toBe('NotFoundError');
+    await api.execute(DeleteAccountDocument, {}, user.token);
+    const charged = await api.execute(DeductCreditsDocument, { input: { ...CHAT, userId: user.id, amount: 1 } }, secret);
+    expect(charged.body.data!.deductCredits.__typename).toBe('NotFoundError');
   });
 
   it('admins delete other users, audited; users cannot', async () => {
     const target = await api.signUp('deleted-by-admin');
     const bystander = await api.signUp('bystander');
-    const refused = await api.graphql(DELETE_USER, { id: target.id }, bystander.token);
+    const reason = 'asked by email';
+    const refused = await api.execute(DeleteUserDocument, { userId: target.id, reason }, bystander.token);
     expect(refused.body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
     expect((await api.db.prisma.user.findUniqueOrThrow({ where: { id: target.userId } })).deletedAt).toBeNull();
 
-    const deleted = await api.graphql(DELETE_USER, { id: target.id }, adminToken);
-    expect(deleted.body.data.deleteUser.__typename).toBe('Deletion');
-    const twice = await api.graphql(DELETE_USER, { id: target.id }, adminToken);
-    expect(twice.body.data.deleteUser.__typename).toBe('NotFoundError');
+    const deleted = await api.execute(DeleteUserDocument, { userId: target.id, reason }, adminToken);
+    expect(member(deleted.body.data!.deleteUser, 'Deletion').id).toBe(target.id);
+    const twice = await api.execute(DeleteUserDocument, { userId: target.id, reason }, adminToken);
+    expect(twice.body.data!.deleteUser.__typename).toBe('NotFoundError');
     const audit = await api.db.prisma.adminAuditLog.findFirstOrThrow({ where: { action: 'user.delete', targetId: target.userId } });
     expect(audit.data).toEqual({ reason: 'asked by email' });
-    expect((await api.graphql(`query { viewer { id } }`, {}, target.token)).status).toBe(401);
+    expect((await api.execute(ViewerDocument, {}, target.token)).status).toBe(401);
   });
 });
 
 describe('manual allowance reset', () => {
   it('an admin refills the running period, audited; grants and dates stay; users cannot', async () => {
     const user = await api.signUp('refilled');
-    await api.graphql(`mutation { deductCredits(input: { operation: "AI_TEXT_CHAT" }) { __typename } }`, {}, user.token);
+    await api.execute(DeductCreditsDocument, { input: CHAT }, user.token);
     const before = await api.db.prisma.creditBalance.findUniqueOrThrow({ where: { userId: user.userId } });
     expect(before.allowanceRemaining).toBe(5);
 
-    const refused = await api.graphql(RESET, { id: user.id, reason: 'me' }, user.token);
+    const refused = await api.execute(ResetAllowanceDocument, { userId: user.id, reason: 'me' }, user.token);
     expect(refused.body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
-    const reset = await api.graphql(RESET, { id: user.id, reason: 'outage on 30 Nov' }, adminToken);
-    expect(reset.body.data.resetAllowance).toEqual({
+    const reset = await api.execute(ResetAllowanceDocument, { userId: user.id, reason: 'outage on 30 Nov' }, adminToken);
+    expect(reset.body.data!.resetAllowance).toEqual({
       __typename: 'CreditMovement',
+      replayed: false,
       transaction: { kind: 'ALLOWANCE_RESET', amount: 5 },
-      balance: { allowanceRemaining: 10, allowanceTotal: 10, grantedRemaining: 0 },
+      balance: { total: 10, allowanceRemaining: 10, allowanceTotal: 10, grantedRemaining: 0 },
     });
     const after = await api.db.prisma.creditBalance.findUniqueOrThrow({ where: { userId: user.userId } });
     expect(after.nextResetAt).toEqual(before.nextResetAt);

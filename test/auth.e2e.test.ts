@@ -2,6 +2,13 @@ import { SignJWT } from 'jose';
 import { readFileSync } from 'node:fs';
 import { configVariables, loadConfig, ConfigError } from '../src/config.js';
 import { signToken } from '../src/services/auth.js';
+import {
+  DeductCreditsDocument,
+  DeleteAccountDocument,
+  PublicPlansDocument,
+  SetUserRoleDocument,
+  ViewerDocument,
+} from './generated/graphql.js';
 import { startTestApp, TEST_JWT_SECRET, type TestApp } from './support/app.js';
 
 const VIEWER = `query { viewer { id email name role membershipStatus tier preferences createdAt } }`;
@@ -102,22 +109,88 @@ describe('authentication over HTTP', () => {
     expect(response.status).toBe(401);
     expect((await response.json()).errors[0].message).toBe('The Authorization header must be "Bearer <token>"');
   });
+});
 
-  it('answers every request of a banned user with ACCOUNT_BANNED', async () => {
-    const token = await api.token('banned-bob');
-    await api.graphql(VIEWER, {}, token);
-    await api.db.prisma.user.update({
-      where: { externalAuthId: 'banned-bob' },
-      data: { role: 'BANNED', banReason: 'chargeback fraud' },
-    });
-    for (const query of [VIEWER, `query { __typename }`, `mutation { updatePreferences(preferences: {a: 1}) { __typename } }`]) {
-      const response = await api.graphql(query, {}, token);
+describe('banned and deleted accounts', () => {
+  const CHAT = { input: { operation: 'AI_TEXT_CHAT' } };
+
+  async function ownFile(userId: string) {
+    const written = await api.services.storage.write(userId, { name: 'kept.png', contentType: 'image/png', data: Buffer.from('bytes') });
+    return api.services.storage.record(api.db.prisma, userId, written);
+  }
+
+  const download = (objectId: string, token: string) =>
+    fetch(`${api.url}/files/${objectId}`, { headers: { authorization: `Bearer ${token}` } });
+
+  let admin: { token: string; id: string };
+  beforeAll(async () => {
+    admin = await api.signUp('root', { email: 'ops@example.com' });
+  });
+
+  it('a banned user is refused on every GraphQL request, public fields included, and on /files, with one error naming the reason', async () => {
+    const bob = await api.signUp('banned-bob');
+    const file = await ownFile(bob.userId);
+    const banned = await api.execute(SetUserRoleDocument, { userId: bob.id, role: 'BANNED', reason: 'chargeback fraud' }, admin.token);
+    expect(banned.body.data!.setUserRole).toEqual({ __typename: 'User', id: bob.id, role: 'BANNED' });
+    const balanceBefore = await api.db.prisma.creditBalance.findUniqueOrThrow({ where: { userId: bob.userId } });
+
+    const message = 'This account is banned: chargeback fraud';
+    const answers = [
+      await api.execute(ViewerDocument, {}, bob.token),
+      await api.graphql(`query { __typename }`, {}, bob.token),
+      await api.execute(PublicPlansDocument, {}, bob.token),
+      await api.execute(DeductCreditsDocument, CHAT, bob.token),
+    ];
+    for (const response of answers) {
       expect(response.status).toBe(403);
-      expect(response.body.errors?.[0]).toMatchObject({
-        message: 'This account is banned: chargeback fraud',
-        extensions: { code: 'ACCOUNT_BANNED', reason: 'chargeback fraud' },
-      });
+      expect(response.body).toEqual({ errors: [{ message, extensions: { code: 'ACCOUNT_BANNED', reason: 'chargeback fraud' } }] });
     }
+    const refusedFile = await download(file.id, bob.token);
+    expect(refusedFile.status).toBe(403);
+    expect(await refusedFile.json()).toEqual({
+      error: message,
+      code: 'ACCOUNT_BANNED',
+      reason: 'chargeback fraud',
+      requestId: refusedFile.headers.get('x-request-id'),
+    });
+    expect(await api.db.prisma.creditBalance.findUniqueOrThrow({ where: { userId: bob.userId } })).toEqual(balanceBefore);
+    expect(await api.db.prisma.creditTransaction.count({ where: { userId: bob.userId, kind: 'USAGE' } })).toBe(0);
+  });
+
+  it('a ban without a reason says so plainly; lifting the ban serves the very next request', async () => {
+    const appellant = await api.signUp('appealing-user');
+    const file = await ownFile(appellant.userId);
+    await api.execute(SetUserRoleDocument, { userId: appellant.id, role: 'BANNED' }, admin.token);
+    const refused = await api.execute(ViewerDocument, {}, appellant.token);
+    expect(refused.status).toBe(403);
+    expect(refused.body.errors).toEqual([{ message: 'This account is banned', extensions: { code: 'ACCOUNT_BANNED', reason: null } }]);
+    expect((await download(file.id, appellant.token)).status).toBe(403);
+
+    const lifted = await api.execute(SetUserRoleDocument, { userId: appellant.id, role: 'USER', reason: 'appeal upheld' }, admin.token);
+    expect(lifted.body.data!.setUserRole).toEqual({ __typename: 'User', id: appellant.id, role: 'USER' });
+    const served = await api.execute(ViewerDocument, {}, appellant.token);
+    expect(served.status).toBe(200);
+    expect(served.body.data!.viewer).toMatchObject({ id: appellant.id, role: 'USER' });
+    const spent = await api.execute(DeductCreditsDocument, CHAT, appellant.token);
+    expect(spent.body.data!.deductCredits.__typename).toBe('CreditMovement');
+    const fileResponse = await download(file.id, appellant.token);
+    expect(fileResponse.status).toBe(200);
+    expect(Buffer.from(await fileResponse.arrayBuffer()).toString()).toBe('bytes');
+  });
+
+  it('a deleted user is refused on /graphql and /files alike', async () => {
+    const dan = await api.signUp('deleted-dan');
+    const file = await ownFile(dan.userId);
+    expect((await api.execute(DeleteAccountDocument, {}, dan.token)).body.data!.deleteAccount.__typename).toBe('Deletion');
+    // The file is visible again, so only the account itself can be what /files refuses.
+    await api.db.prisma.storageObject.update({ where: { id: file.id }, data: { deletedAt: null } });
+
+    const graphql = await api.execute(PublicPlansDocument, {}, dan.token);
+    expect(graphql.status).toBe(401);
+    expect(graphql.body).toEqual({ errors: [{ message: 'This account has been deleted', extensions: { code: 'UNAUTHENTICATED' } }] });
+    const files = await download(file.id, dan.token);
+    expect(files.status).toBe(401);
+    expect(await files.json()).toEqual({ error: 'This account has been deleted', code: 'UNAUTHENTICATED', requestId: files.headers.get('x-request-id') });
   });
 });
 
@@ -165,7 +238,8 @@ describe('users and admin fields', () => {
       admin,
     );
     expect(changed.body.data.setUserRole).toEqual({ __typename: 'User', role: 'PREMIUM' });
-    const audit = await api.db.prisma.adminAuditLog.findMany({ where: { action: 'user.setRole' } });
+    const { id: carolUserId } = await api.db.prisma.user.findUniqueOrThrow({ where: { externalAuthId: 'carol' } });
+    const audit = await api.db.prisma.adminAuditLog.findMany({ where: { action: 'user.setRole', targetId: carolUserId } });
     expect(audit).toHaveLength(1);
     expect(audit[0].data).toEqual({ from: 'USER', to: 'PREMIUM', reason: 'support' });
   });

@@ -1,4 +1,13 @@
-import { startTestApp, type TestApp } from './support/app.js';
+import {
+  AdminUsersDocument,
+  DeductCreditsDocument,
+  DeleteUserDocument,
+  GrantCreditsDocument,
+  ReserveCreditsDocument,
+  SetUserRoleDocument,
+  StartGenerationDocument,
+} from './generated/graphql.js';
+import { member, startTestApp, type TestApp } from './support/app.js';
 
 let api: TestApp;
 let admin: { token: string; id: string; userId: string };
@@ -121,20 +130,23 @@ describe('admin reads', () => {
 
   it('users filters by role, tier, membership status and search; a non-admin is refused', async () => {
     await api.signUp('dave-filter', { email: 'dave@example.com', name: 'Dave Filter' });
-    const USERS = `query($role: Role, $tier: Tier, $status: MembershipStatus, $search: String) {
-      users(role: $role, tier: $tier, membershipStatus: $status, search: $search, first: 50) { totalCount edges { node { email role tier membershipStatus } } }
-    }`;
-    const admins = await api.graphql(USERS, { role: 'ADMIN' }, admin.token);
-    expect(admins.body.data.users.edges.map((edge: any) => edge.node.email)).toEqual(['admin@example.com']);
-    const dave = await api.graphql(USERS, { tier: 'FREE', status: 'INACTIVE', search: 'dave filter' }, admin.token);
-    expect(dave.body.data.users).toEqual({
+    const admins = await api.execute(AdminUsersDocument, { role: 'ADMIN', first: 50 }, admin.token);
+    expect(admins.body.data!.users.edges.map((edge) => edge.node.email)).toEqual(['admin@example.com']);
+    const dave = await api.execute(AdminUsersDocument, { tier: 'FREE', membershipStatus: 'INACTIVE', search: 'dave filter', first: 50 }, admin.token);
+    expect(dave.body.data!.users).toEqual({
       totalCount: 1,
-      edges: [{ node: { email: 'dave@example.com', role: 'USER', tier: 'FREE', membershipStatus: 'INACTIVE' } }],
+      edges: [{ node: { id: expect.any(String), email: 'dave@example.com', role: 'USER', tier: 'FREE', membershipStatus: 'INACTIVE' } }],
     });
-    expect((await api.graphql(USERS, { tier: 'PRO' }, admin.token)).body.data.users.totalCount).toBe(0);
-    expect((await api.graphql(USERS, { status: 'ACTIVE', search: 'dave' }, admin.token)).body.data.users.totalCount).toBe(0);
+    expect((await api.execute(AdminUsersDocument, { tier: 'PRO' }, admin.token)).body.data!.users.totalCount).toBe(0);
+    expect((await api.execute(AdminUsersDocument, { membershipStatus: 'ACTIVE', search: 'dave' }, admin.token)).body.data!.users.totalCount).toBe(0);
 
-    const asUser = await api.graphql(USERS, { role: 'ADMIN' }, alice.token);
+    const longSearch = await api.execute(AdminUsersDocument, { search: 'd'.repeat(201) }, admin.token);
+    expect(longSearch.body).toEqual({
+      data: null,
+      errors: [expect.objectContaining({ message: 'search: must be at most 200 characters', extensions: { code: 'VALIDATION_FAILED' } })],
+    });
+
+    const asUser = await api.execute(AdminUsersDocument, { role: 'ADMIN' }, alice.token);
     expect(asUser.body.data?.users ?? null).toBeNull();
     expect(forbidden(asUser)).toEqual(['FORBIDDEN']);
   });
@@ -197,5 +209,62 @@ describe('workspace features', () => {
     expect(table).toBeNull();
     const [{ plans }] = await api.db.prisma.$queryRaw<{ plans: string | null }[]>`SELECT to_regclass('public."Plan"')::text AS plans`;
     expect(plans).toBe('"Plan"');
+  });
+});
+
+describe('one validation idiom', () => {
+  const refusal = (path: string, message: string) => ({
+    __typename: 'ValidationError',
+    code: 'VALIDATION_FAILED',
+    message: `${path}: ${message}`,
+    issues: [{ path, message }],
+  });
+
+  async function stateOf(userId: string) {
+    const { prisma } = api.db;
+    return {
+      user: await prisma.user.findUniqueOrThrow({ where: { id: userId }, select: { role: true, deletedAt: true, banReason: true } }),
+      balance: await prisma.creditBalance.findUniqueOrThrow({ where: { userId } }),
+      ledgerRows: await prisma.creditTransaction.count({ where: { userId } }),
+      generations: await prisma.imageGeneration.count({ where: { userId } }),
+      auditRows: await prisma.adminAuditLog.count(),
+    };
+  }
+
+  it('a reason over 500 characters answers the same ValidationError member on setUserRole, grantCredits and deleteUser, and changes nothing', async () => {
+    const target = await api.signUp('reason-target');
+    const before = await stateOf(target.userId);
+    const reason = 'x'.repeat(501);
+    const expected = refusal('reason', 'must be at most 500 characters');
+    const role = await api.execute(SetUserRoleDocument, { userId: target.id, role: 'BANNED', reason }, admin.token);
+    const grant = await api.execute(GrantCreditsDocument, { userId: target.id, amount: 5, reason }, admin.token);
+    const deletion = await api.execute(DeleteUserDocument, { userId: target.id, reason }, admin.token);
+    expect([role.status, grant.status, deletion.status]).toEqual([200, 200, 200]);
+    expect(role.body).toEqual({ data: { setUserRole: expected } });
+    expect(grant.body).toEqual({ data: { grantCredits: expected } });
+    expect(deletion.body).toEqual({ data: { deleteUser: expected } });
+    expect(await stateOf(target.userId)).toEqual(before);
+  });
+
+  it('a malformed idempotency key answers the same ValidationError member on deductCredits, reserveCredits and createImageGeneration, and changes nothing', async () => {
+    const user = await api.signUp('key-checker');
+    const before = await stateOf(user.userId);
+    const idempotencyKey = 'has spaces ✓';
+    const deducted = await api.execute(DeductCreditsDocument, { input: { operation: 'AI_TEXT_CHAT', idempotencyKey } }, user.token);
+    const reserved = await api.execute(ReserveCreditsDocument, { input: { operation: 'AI_TEXT_CHAT', idempotencyKey } }, user.token);
+    const started = await api.execute(StartGenerationDocument, { input: { prompt: 'a kite', idempotencyKey } }, user.token);
+    const expected = refusal('idempotencyKey', 'must be 1-128 letters, digits, or . _ : -');
+    expect(deducted.body).toEqual({ data: { deductCredits: expected } });
+    expect(reserved.body).toEqual({ data: { reserveCredits: expected } });
+    expect(started.body).toEqual({ data: { createImageGeneration: expected } });
+    expect(await stateOf(user.userId)).toEqual(before);
+  });
+
+  it('every problem of one input comes back at once, each under its own path', async () => {
+    const user = await api.signUp('many-problems');
+    const started = await api.execute(StartGenerationDocument, { input: { prompt: ' ', count: 9, idempotencyKey: '' } }, user.token);
+    const refused = member(started.body.data!.createImageGeneration, 'ValidationError');
+    expect(refused.issues.map((issue) => issue.path).sort()).toEqual(['count', 'idempotencyKey', 'prompt']);
+    expect(refused.message).toBe(refused.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; '));
   });
 });

@@ -109,7 +109,7 @@ builder.mutationFields((t) => ({
     args: {
       userId: t.arg.globalID({ required: true, for: UserNode, description: 'Global id of the user' }),
       amount: t.arg.int({ required: true, description: 'Credits to add, 1-1000000' }),
-      reason: t.arg.string({ required: true, description: 'Why, for the ledger and the audit log' }),
+      reason: t.arg.string({ required: true, description: 'Why, at most 500 characters; kept in the ledger and the audit log' }),
       expiresAt: t.arg({ type: 'DateTime', required: false, description: 'When the granted credits expire; omit for never' }),
     },
     resolve: (_root, args, context) =>
@@ -138,7 +138,7 @@ builder.mutationFields((t) => ({
     args: {
       userId: t.arg.globalID({ required: true, for: UserNode, description: 'Global id of the user' }),
       amount: t.arg.int({ required: true, description: 'Signed credits, non-zero, -1000000 to 1000000; a negative amount may not take the balance below 0' }),
-      reason: t.arg.string({ required: true, description: 'Why, for the ledger and the audit log' }),
+      reason: t.arg.string({ required: true, description: 'Why, at most 500 characters; kept in the ledger and the audit log' }),
     },
     resolve: (_root, args, context) =>
       context.services.credits.adminAdjust(context.viewer.id, args.userId.id, {

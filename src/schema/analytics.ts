@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import type {
   AnalyticsRange,
   CurrencyRevenue,
@@ -18,7 +17,6 @@ export const analyticsDaysArgOptions = {
   required: true,
   defaultValue: 30,
   description: `Whole UTC days ending today, 1-${MAX_ANALYTICS_DAYS}`,
-  validate: z.number().int().min(1).max(MAX_ANALYTICS_DAYS),
 } as const;
 
 const DailyGenerationsRef = builder.objectRef<DailyGenerations>('DailyGenerations').implement({

@@ -4,13 +4,13 @@ import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
-import ValidationPlugin from '@pothos/plugin-validation';
 import { GraphQLError } from 'graphql';
 import { isProductionEnvironment } from '../config.js';
 import type { Context, ServiceContext, ViewerContext } from '../context.js';
 import type { ApiKeyScope } from '../generated/prisma/client.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
+import { refusalOf } from '../services/auth.js';
 import { ValidationError } from '../services/errors.js';
 import TextInputPlugin from './text-input.js';
 
@@ -33,11 +33,12 @@ export const builder = new SchemaBuilder<{
     URL: { Input: string; Output: URL | string };
   };
 }>({
-  plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin, DataloaderPlugin, ValidationPlugin, TextInputPlugin],
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin, DataloaderPlugin, TextInputPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
     authScopes: (context) => ({
-      loggedIn: context.viewer !== null && context.viewer.role !== 'BANNED',
+      // authenticate() already refuses such a viewer; the scope holds even for a context built another way.
+      loggedIn: context.viewer !== null && refusalOf(context.viewer) === null,
       admin: context.viewer?.role === 'ADMIN',
       service: (scope) => context.apiKey?.scopes.includes(scope) ?? false,
     }),
@@ -91,17 +92,5 @@ export const builder = new SchemaBuilder<{
     afterArgOptions: { description: 'A cursor from a previous page: start after this item' },
     lastArgOptions: { description: 'Page size from the end (or from before): 1-100' },
     beforeArgOptions: { description: 'A cursor from a previous page: end before this item' },
-  },
-  validation: {
-    validationError: (result) =>
-      new ValidationError(
-        result.issues.map((issue) => issue.message).join('; '),
-        result.issues.map((issue) => ({
-          path: (issue.path ?? [])
-            .map((segment) => (typeof segment === 'object' ? String(segment.key) : String(segment)))
-            .join('.'),
-          message: issue.message,
-        })),
-      ),
   },
 });

@@ -9,7 +9,7 @@ export const RoleEnum = builder.enumType(Role, {
     USER: { description: 'A signed-in user with no paid subscription' },
     PREMIUM: { description: 'A user with an active or trialing subscription; set from Stripe, not by hand' },
     ADMIN: { description: 'May call every admin field (users, plans, costs, grants, analytics, audit log); never changed by billing' },
-    BANNED: { description: 'Signed out of everything: every call answers as for an anonymous caller or FORBIDDEN' },
+    BANNED: { description: 'Refused everywhere: every request with this account\'s token answers HTTP 403 ACCOUNT_BANNED with the ban reason' },
   },
 });
 export const MembershipStatusEnum = builder.enumType(MembershipStatus, {

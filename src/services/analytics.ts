@@ -1,8 +1,10 @@
+import { z } from 'zod';
 import type { GenerationStatus, Tier } from '../generated/prisma/enums.js';
 import type { Db } from '../db/client.js';
-import { ValidationError } from './errors.js';
+import { integerBetween, parseInput } from './validation.js';
 
 export const MAX_ANALYTICS_DAYS = 366;
+const rangeInput = z.object({ days: integerBetween(1, MAX_ANALYTICS_DAYS) });
 
 /** A window of whole UTC days ending today: `days` = 1 is today only. */
 export interface AnalyticsRange {
@@ -65,9 +67,7 @@ export class AnalyticsService {
   ) {}
 
   range(days: number): AnalyticsRange {
-    if (!Number.isInteger(days) || days < 1 || days > MAX_ANALYTICS_DAYS) {
-      throw ValidationError.forField('days', `must be between 1 and ${MAX_ANALYTICS_DAYS}`);
-    }
+    parseInput(rangeInput, { days });
     const now = this.deps.now?.() ?? new Date();
     const from = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - (days - 1)));
     return { days, fromDay: dayOf(from), toDay: dayOf(now), from };

@@ -1,15 +1,25 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
 import type { ApiKey, ApiKeyScope } from '../generated/prisma/client.js';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import { recordAdminAction } from './audit.js';
-import { AuthenticationError, NotFoundError, ValidationError } from './errors.js';
+import { AuthenticationError, NotFoundError } from './errors.js';
 import { isUuid } from './ids.js';
+import { parseInput } from './validation.js';
 
 export const API_KEY_PREFIX = 'svc_';
 const API_KEY_FORMAT = /^svc_([0-9a-f]{32})_([A-Za-z0-9_-]{43})$/;
 const SCOPES: ApiKeyScope[] = ['SPEND', 'GRANT', 'READ'];
 const LAST_USED_RESOLUTION_MS = 60_000;
+
+const createInput = z.object({
+  name: z.string().trim().min(1, 'must be 1-100 characters').max(100, 'must be 1-100 characters'),
+  scopes: z
+    .array(z.enum(SCOPES as [ApiKeyScope, ...ApiKeyScope[]]), { error: `must name at least one of ${SCOPES.join(', ')}` })
+    .min(1, `must name at least one of ${SCOPES.join(', ')}`)
+    .transform((scopes) => [...new Set(scopes)]),
+});
 
 export interface ServiceCaller {
   id: string;
@@ -36,12 +46,7 @@ export class ApiKeysService {
     actorId: string | null,
     input: { name: string; scopes: ApiKeyScope[] },
   ): Promise<{ apiKey: ApiKey; secret: string }> {
-    const name = input.name.trim();
-    if (name.length < 1 || name.length > 100) throw ValidationError.forField('name', 'must be 1-100 characters');
-    const scopes = [...new Set(input.scopes)];
-    if (scopes.length === 0 || scopes.some((scope) => !SCOPES.includes(scope))) {
-      throw ValidationError.forField('scopes', `must name at least one of ${SCOPES.join(', ')}`);
-    }
+    const { name, scopes } = parseInput(createInput, input);
     const secretPart = randomBytes(32).toString('base64url');
     return this.deps.prisma.$transaction(async (tx) => {
       const apiKey = await tx.apiKey.create({

@@ -7,7 +7,8 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import type { Config } from '../config.js';
-import { AuthenticationError, AuthenticationUnavailableError } from './errors.js';
+import type { User } from '../generated/prisma/client.js';
+import { AccountBannedError, AuthenticationError, AuthenticationUnavailableError, type DomainError } from './errors.js';
 import { describeTextProblem } from './text.js';
 
 export interface VerifiedIdentity {
@@ -174,6 +175,17 @@ function describeJoseError(error: unknown): string {
   }
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'The token is signed with an algorithm this server does not accept';
   return 'The token is malformed or cannot be verified';
+}
+
+/**
+ * Whether a signed-in user may be served at all: null when they may, otherwise the error that refuses every request
+ * they make. The one place bans and deletions are decided, for /graphql and /files alike; nothing caches it, so a
+ * ban or an unban applies from the next request.
+ */
+export function refusalOf(user: Pick<User, 'role' | 'banReason' | 'deletedAt'>): DomainError | null {
+  if (user.deletedAt) return new AuthenticationError('This account has been deleted');
+  if (user.role === 'BANNED') return new AccountBannedError(user.banReason);
+  return null;
 }
 
 export function extractBearerToken(header: string | undefined): string | null {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { Prisma } from '../generated/prisma/client.js';
 import type {
   CreditBalance,
@@ -21,7 +22,8 @@ import {
   NotFoundError,
   ValidationError,
 } from './errors.js';
-import { IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_RULE, isUuid } from './ids.js';
+import { isUuid } from './ids.js';
+import { auditReason, idempotencyKey, integerBetween, jsonObjectOfAtMost, parseInput } from './validation.js';
 import type { RateLimiter } from './rate-limit.js';
 
 export const DEFAULT_ALLOWANCE: Record<Tier, number> = { FREE: 10, PLUS: 100, PRO: 1000 };
@@ -92,6 +94,33 @@ const OPERATION = /^[A-Z][A-Z0-9_]{1,63}$/;
 const MAX_AMOUNT = 1_000_000;
 const MAX_QUANTITY = 10_000;
 const SYSTEM_KEY_PREFIX = 'sys:';
+
+/** What a spending call may carry; the operation itself is checked against the feature costs in the database. */
+const spendInputSchema = (detailsMaxBytes: number) =>
+  z.object({
+    quantity: integerBetween(1, MAX_QUANTITY).nullish(),
+    amount: integerBetween(1, MAX_AMOUNT).nullish(),
+    idempotencyKey: idempotencyKey.nullish(),
+    details: jsonObjectOfAtMost(detailsMaxBytes).nullish(),
+  });
+const amountInput = z.object({ amount: integerBetween(1, MAX_AMOUNT) });
+const grantByInput = amountInput.extend({ reason: auditReason });
+const reservationTtl = z.object({ ttlSeconds: integerBetween(10, 86_400) });
+const adjustmentInput = z.object({
+  amount: integerBetween(-MAX_AMOUNT, MAX_AMOUNT).refine((amount) => amount !== 0, 'must not be 0'),
+  reason: auditReason,
+});
+const resetInput = z.object({ reason: auditReason.refine((reason) => reason.trim() !== '', 'must not be empty') });
+const featureCostsInput = z.object({
+  costs: z
+    .array(
+      z.object({
+        operation: z.string().regex(OPERATION, 'must be UPPER_SNAKE_CASE, 2-64 characters'),
+        cost: integerBetween(0, MAX_AMOUNT),
+      }),
+    )
+    .min(1, 'must not be empty'),
+});
 
 export const available = (balance: Pick<CreditBalance, 'allowanceRemaining' | 'grantedRemaining'>) =>
   balance.allowanceRemaining + balance.grantedRemaining;
@@ -305,29 +334,14 @@ class LockedAccount {
  */
 export class CreditsService {
   private readonly now: () => Date;
+  private readonly spendInput: ReturnType<typeof spendInputSchema>;
 
   constructor(private readonly deps: CreditsServiceDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.spendInput = spendInputSchema(deps.config.detailsMaxBytes);
   }
 
   // ------------------------------------------------------------------ validation
-
-  private validateAmount(amount: number, field = 'amount') {
-    if (!Number.isInteger(amount) || amount <= 0) throw ValidationError.forField(field, 'must be a positive integer');
-    if (amount > MAX_AMOUNT) throw ValidationError.forField(field, `must be at most ${MAX_AMOUNT}`);
-  }
-
-  private validateKey(key: string | null | undefined) {
-    if (key != null && !IDEMPOTENCY_KEY.test(key)) {
-      throw ValidationError.forField('idempotencyKey', IDEMPOTENCY_KEY_RULE);
-    }
-  }
-
-  private validateDetails(details: Details | null | undefined) {
-    if (details && Buffer.byteLength(JSON.stringify(details)) > this.deps.config.detailsMaxBytes) {
-      throw ValidationError.forField('details', `must be at most ${this.deps.config.detailsMaxBytes} bytes of JSON`);
-    }
-  }
 
   /** Pass the open transaction when there is one: a second connection taken while holding one can starve the pool. */
   async costOf(operation: string, db: Db | Tx = this.deps.prisma): Promise<number> {
@@ -342,24 +356,16 @@ export class CreditsService {
    * key or the server's own flows may name an amount.
    */
   async priceOf(principal: Principal, input: SpendInput, db: Db | Tx = this.deps.prisma): Promise<number> {
-    this.validateKey(input.idempotencyKey);
-    this.validateDetails(input.details);
-    const quantity = input.quantity ?? 1;
-    if (!Number.isInteger(quantity) || quantity < 1 || quantity > MAX_QUANTITY) {
-      throw ValidationError.forField('quantity', `must be an integer between 1 and ${MAX_QUANTITY}`);
+    if (input.amount != null && (principal.kind === 'USER' || principal.kind === 'ADMIN')) {
+      throw new ForbiddenError('Only a service API key may set amount: users pay the configured price (feature cost x quantity)');
     }
+    parseInput(this.spendInput, input);
     const cost = await this.costOf(input.operation, db);
     if (input.amount != null) {
-      if (principal.kind === 'USER' || principal.kind === 'ADMIN') {
-        throw new ForbiddenError(
-          'Only a service API key may set amount: users pay the configured price (feature cost x quantity)',
-        );
-      }
       if (input.quantity != null) throw ValidationError.forField('quantity', 'give either amount or quantity, not both');
-      this.validateAmount(input.amount);
       return input.amount;
     }
-    const amount = cost * quantity;
+    const amount = cost * (input.quantity ?? 1);
     if (amount > MAX_AMOUNT) throw ValidationError.forField('quantity', `costs more than ${MAX_AMOUNT} credits`);
     return amount;
   }
@@ -598,10 +604,7 @@ export class CreditsService {
   async reserve(principal: Principal, userId: string, input: ReserveInput, tx?: Tx): Promise<ReservationResult> {
     const amount = await this.priceOf(principal, input, tx);
     await this.assertServable(principal, userId, tx);
-    const ttl = input.ttlSeconds ?? this.deps.config.reservationTtlSeconds;
-    if (!Number.isInteger(ttl) || ttl < 10 || ttl > 86_400) {
-      throw ValidationError.forField('ttlSeconds', 'must be between 10 and 86400');
-    }
+    const { ttlSeconds: ttl } = parseInput(reservationTtl, { ttlSeconds: input.ttlSeconds ?? this.deps.config.reservationTtlSeconds });
     const key = clientKeyFor(principal, 'reserve', input.idempotencyKey);
     const requestHash = key
       ? fingerprint({ userId, operation: input.operation, amount, ttl, details: input.details ?? null })
@@ -764,7 +767,7 @@ export class CreditsService {
     },
     tx?: Tx,
   ): Promise<Movement> {
-    this.validateAmount(input.amount);
+    parseInput(amountInput, { amount: input.amount });
     assertSystemKey(input.idempotencyKey);
     if (input.expiresAt && input.expiresAt <= this.now()) {
       throw ValidationError.forField('expiresAt', 'must be in the future');
@@ -810,7 +813,7 @@ export class CreditsService {
     },
     tx?: Tx,
   ): Promise<{ taken: number; unrecovered: number; transaction: CreditTransaction | null; replayed: boolean }> {
-    this.validateAmount(input.amount);
+    parseInput(amountInput, { amount: input.amount });
     assertSystemKey(input.idempotencyKey);
     const key = input.idempotencyKey ?? null;
     return this.inTransaction(tx, (tx) =>
@@ -941,6 +944,7 @@ export class CreditsService {
     userId: string,
     input: { amount: number; reason: string; expiresAt?: Date | null },
   ) {
+    parseInput(grantByInput, input);
     if (!isUuid(userId)) throw new NotFoundError('User', userId);
     return this.transaction(async (tx) => {
       const actorId = actor.kind === 'ADMIN' ? actor.userId : null;
@@ -978,7 +982,7 @@ export class CreditsService {
    */
   async adminResetAllowance(actorId: string, userId: string, reason: string): Promise<Movement> {
     if (!isUuid(userId)) throw new NotFoundError('User', userId);
-    if (!reason.trim() || reason.length > 500) throw ValidationError.forField('reason', 'must be 1-500 characters');
+    parseInput(resetInput, { reason });
     return this.transaction((tx) =>
       this.withAccount(tx, userId, async (account) => {
         const restored = account.balance.allowanceTotal - account.balance.allowanceRemaining;
@@ -1004,9 +1008,7 @@ export class CreditsService {
   /** A signed correction by an admin: positive adds a non-expiring grant, negative takes credits away. */
   async adminAdjust(actorId: string, userId: string, input: { amount: number; reason: string }): Promise<Movement> {
     if (!isUuid(userId)) throw new NotFoundError('User', userId);
-    if (!Number.isInteger(input.amount) || input.amount === 0 || Math.abs(input.amount) > MAX_AMOUNT) {
-      throw ValidationError.forField('amount', `must be a non-zero integer between -${MAX_AMOUNT} and ${MAX_AMOUNT}`);
-    }
+    parseInput(adjustmentInput, input);
     return this.transaction(async (tx) => {
       let movement: Movement;
       if (input.amount > 0) {
@@ -1039,15 +1041,7 @@ export class CreditsService {
   }
 
   async setFeatureCosts(actorId: string, costs: { operation: string; cost: number; description?: string | null }[]) {
-    if (costs.length === 0) throw ValidationError.forField('costs', 'must not be empty');
-    costs.forEach((item, index) => {
-      if (!OPERATION.test(item.operation)) {
-        throw ValidationError.forField(`costs.${index}.operation`, 'must be UPPER_SNAKE_CASE, 2-64 characters');
-      }
-      if (!Number.isInteger(item.cost) || item.cost < 0 || item.cost > MAX_AMOUNT) {
-        throw ValidationError.forField(`costs.${index}.cost`, `must be an integer between 0 and ${MAX_AMOUNT}`);
-      }
-    });
+    parseInput(featureCostsInput, { costs });
     return this.transaction(async (tx) => {
       const before = await tx.featureCost.findMany({ where: { operation: { in: costs.map((item) => item.operation) } } });
       for (const item of costs) {

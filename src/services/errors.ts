@@ -91,6 +91,15 @@ export class AuthenticationError extends DomainError {
   }
 }
 
+/** The account is banned: every request it makes is refused, whatever it asks for. */
+export class AccountBannedError extends DomainError {
+  readonly code = 'ACCOUNT_BANNED';
+  constructor(readonly reason: string | null) {
+    super(reason ? `This account is banned: ${reason}` : 'This account is banned');
+    this.name = 'AccountBannedError';
+  }
+}
+
 export class WebhookSignatureError extends DomainError {
   readonly code = 'WEBHOOK_SIGNATURE_INVALID';
   constructor(message: string) {

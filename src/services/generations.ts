@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import type { GenerationQuality, GenerationStatus, GenerationType, ImageGeneration } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
+import { GenerationQuality as GenerationQualities, GenerationType as GenerationTypes } from '../generated/prisma/enums.js';
 import type { Db, Tx } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { CreditsService } from './credits.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
-import { IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_RULE, isUuid } from './ids.js';
+import { isUuid } from './ids.js';
 import {
   dimensionsFor,
   ImageProviderError,
@@ -16,6 +18,7 @@ import {
 import type { JobSender } from './index.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { StorageService, StoredFile } from './storage.js';
+import { idempotencyKey, integerBetween, parseInput } from './validation.js';
 
 export const GENERATION_OPERATION = 'AI_IMAGE_GENERATION';
 /** Generation holds belong to the generation flow: only it (or an admin) settles them, never the user. */
@@ -76,18 +79,36 @@ export interface GenerationListFilter {
   to?: Date | null;
 }
 
-interface ValidInput {
-  prompt: string;
-  negativePrompt: string | null;
-  type: GenerationType;
-  style: string | null;
-  aspectRatio: string;
-  quality: GenerationQuality;
-  model: string;
-  count: number;
-  idempotencyKey: string | null;
-  sourceImageId: string | null;
+const oneOf = (allowed: string[], rule: (value: string) => boolean = () => true) =>
+  z.string().refine((value) => allowed.includes(value) && rule(value), `must be one of ${allowed.join(', ')}`);
+const promptText = z.string().trim().max(PROMPT_MAX_LENGTH, `must be at most ${PROMPT_MAX_LENGTH} characters`);
+
+/** What a generation request may ask for: the models, styles and aspect ratios this server is configured with. */
+function generationInputSchema({ models, styles, aspectRatios }: Pick<GenerationsConfig, 'models' | 'styles' | 'aspectRatios'>) {
+  return z
+    .object({
+      prompt: promptText.min(1, 'must not be empty'),
+      negativePrompt: promptText.nullish().transform((text) => text || null),
+      type: z.enum(GenerationTypes).nullish().transform((type) => type ?? 'TEXT_TO_IMAGE'),
+      style: oneOf(styles).nullish().transform((style) => style ?? null),
+      aspectRatio: oneOf(aspectRatios, (ratio) => /^\d{1,2}:\d{1,2}$/.test(ratio)).nullish().transform((ratio) => ratio ?? aspectRatios[0]),
+      quality: z.enum(GenerationQualities).nullish().transform((quality) => quality ?? 'STANDARD'),
+      model: oneOf(models).nullish().transform((model) => model ?? models[0]),
+      count: integerBetween(1, MAX_IMAGES_PER_GENERATION, `must be between 1 and ${MAX_IMAGES_PER_GENERATION}`)
+        .nullish()
+        .transform((count) => count ?? 1),
+      idempotencyKey: idempotencyKey.nullish().transform((key) => key ?? null),
+      sourceImageId: z.string().nullish().transform((id) => id ?? null),
+    })
+    .superRefine((input, context) => {
+      const refuse = (path: string, message: string) => context.addIssue({ code: 'custom', path: [path], message });
+      if (NEEDS_SOURCE.includes(input.type) && !input.sourceImageId) refuse('sourceImageId', `is required for ${input.type}`);
+      if (input.type === 'TEXT_TO_IMAGE' && input.sourceImageId) refuse('sourceImageId', 'is only for image inputs');
+      if (input.type === 'UPSCALE' && input.count !== 1) refuse('count', 'must be 1 for UPSCALE');
+    });
 }
+
+type ValidInput = z.output<ReturnType<typeof generationInputSchema>>;
 
 
 /**
@@ -99,8 +120,11 @@ interface ValidInput {
 export class GenerationsService {
   private readonly now: () => Date;
 
+  private readonly input: ReturnType<typeof generationInputSchema>;
+
   constructor(private readonly deps: GenerationsServiceDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.input = generationInputSchema(deps.config);
   }
 
   get options() {
@@ -116,40 +140,7 @@ export class GenerationsService {
   // ------------------------------------------------------------------ validation and cost
 
   validate(input: CreateGenerationInput): ValidInput {
-    const { models, styles, aspectRatios } = this.deps.config;
-    const issues: { path: string; message: string }[] = [];
-    const prompt = input.prompt?.trim() ?? '';
-    const negativePrompt = input.negativePrompt?.trim() || null;
-    if (!prompt) issues.push({ path: 'prompt', message: 'must not be empty' });
-    if (prompt.length > PROMPT_MAX_LENGTH) issues.push({ path: 'prompt', message: `must be at most ${PROMPT_MAX_LENGTH} characters` });
-    if (negativePrompt && negativePrompt.length > PROMPT_MAX_LENGTH) {
-      issues.push({ path: 'negativePrompt', message: `must be at most ${PROMPT_MAX_LENGTH} characters` });
-    }
-    const model = input.model ?? models[0];
-    if (!models.includes(model)) issues.push({ path: 'model', message: `must be one of ${models.join(', ')}` });
-    const style = input.style ?? null;
-    if (style !== null && !styles.includes(style)) issues.push({ path: 'style', message: `must be one of ${styles.join(', ')}` });
-    const aspectRatio = input.aspectRatio ?? aspectRatios[0];
-    if (!aspectRatios.includes(aspectRatio) || !/^\d{1,2}:\d{1,2}$/.test(aspectRatio)) {
-      issues.push({ path: 'aspectRatio', message: `must be one of ${aspectRatios.join(', ')}` });
-    }
-    const count = input.count ?? 1;
-    if (!Number.isInteger(count) || count < 1 || count > MAX_IMAGES_PER_GENERATION) {
-      issues.push({ path: 'count', message: `must be between 1 and ${MAX_IMAGES_PER_GENERATION}` });
-    }
-    const idempotencyKey = input.idempotencyKey ?? null;
-    if (idempotencyKey !== null && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      issues.push({ path: 'idempotencyKey', message: IDEMPOTENCY_KEY_RULE });
-    }
-    const type = input.type ?? 'TEXT_TO_IMAGE';
-    const sourceImageId = input.sourceImageId ?? null;
-    if (NEEDS_SOURCE.includes(type) && !sourceImageId) issues.push({ path: 'sourceImageId', message: `is required for ${type}` });
-    if (type === 'TEXT_TO_IMAGE' && sourceImageId) issues.push({ path: 'sourceImageId', message: 'is only for image inputs' });
-    if (type === 'UPSCALE' && count !== 1) issues.push({ path: 'count', message: 'must be 1 for UPSCALE' });
-    if (issues.length) {
-      throw new ValidationError(issues.map((issue) => `${issue.path}: ${issue.message}`).join('; '), issues);
-    }
-    return { prompt, negativePrompt, type, style, aspectRatio, quality: input.quality ?? 'STANDARD', model, count, idempotencyKey, sourceImageId };
+    return parseInput(this.input, input);
   }
 
   async costOf(input: { quality: GenerationQuality; count: number }): Promise<number> {

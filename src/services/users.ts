@@ -3,7 +3,9 @@ import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import { recordAdminAction } from './audit.js';
 import type { VerifiedIdentity } from './auth.js';
+import { z } from 'zod';
 import { AuthenticationError, ConflictError, NotFoundError, ValidationError } from './errors.js';
+import { auditReason, jsonObjectOfAtMost, parseInput, textOfAtMost } from './validation.js';
 
 export type UserQuery = Omit<Prisma.UserFindManyArgs, 'where' | 'orderBy' | 'cursor' | 'take' | 'skip'>;
 
@@ -24,6 +26,10 @@ export interface UsersServiceDeps {
 
 const PREFERENCES_MAX_BYTES = 16 * 1024;
 
+const preferencesInput = z.object({ preferences: jsonObjectOfAtMost(PREFERENCES_MAX_BYTES) });
+const listFilterInput = z.object({ search: textOfAtMost(200).nullish() });
+const adminActionInput = z.object({ reason: auditReason.nullish() });
+
 export class UsersService {
   private readonly beforeDeletion: ((userId: string) => Promise<void>)[] = [];
 
@@ -43,7 +49,7 @@ export class UsersService {
     const { prisma } = this.deps;
     if (identity.userId) return this.provisionAuthJsUser(identity, identity.userId, log);
     const existing = await prisma.user.findUnique({ where: { externalAuthId: identity.externalAuthId } });
-    if (existing?.deletedAt) throw new AuthenticationError('This account has been deleted');
+    if (existing?.deletedAt) return existing;
     if (existing) return this.applyChangedClaims(existing, identity, log);
     try {
       return await prisma.$transaction(async (tx) => {
@@ -106,7 +112,7 @@ export class UsersService {
     const { prisma } = this.deps;
     let user = await prisma.user.findUnique({ where: { id: userId } });
     if (!user) throw new AuthenticationError('No user has the id this session names (sub): Auth.js must use the Prisma adapter on this database');
-    if (user.deletedAt) throw new AuthenticationError('This account has been deleted');
+    if (user.deletedAt) return user;
     const verified =
       identity.emailVerified || (identity.email !== null && identity.email === user.email && user.emailVerified !== null);
     if (user.externalAuthId === null) {
@@ -178,9 +184,7 @@ export class UsersService {
   }
 
   async updatePreferences(userId: string, preferences: Record<string, unknown>): Promise<User> {
-    if (Buffer.byteLength(JSON.stringify(preferences)) > PREFERENCES_MAX_BYTES) {
-      throw ValidationError.forField('preferences', `must be at most ${PREFERENCES_MAX_BYTES} bytes of JSON`);
-    }
+    parseInput(preferencesInput, { preferences });
     const set = Object.fromEntries(Object.entries(preferences).filter(([, value]) => value !== null));
     const removed = Object.keys(preferences).filter((key) => preferences[key] === null);
     // One statement merges in the database: concurrent updates of different keys all survive.
@@ -196,6 +200,7 @@ export class UsersService {
 
   /** The users an admin list shows: not deleted, and matching every filter given. */
   listFilter(filter: UserListFilter = {}): Prisma.UserWhereInput {
+    parseInput(listFilterInput, filter);
     return {
       ...this.searchFilter(filter.search),
       ...(filter.role ? { role: filter.role } : {}),
@@ -219,6 +224,7 @@ export class UsersService {
   }
 
   async setRole(actorId: string, userId: string, role: Role, reason?: string | null): Promise<User> {
+    parseInput(adminActionInput, { reason });
     if (actorId === userId && role !== 'ADMIN') {
       throw ValidationError.forField('userId', 'admins cannot change their own role');
     }
@@ -260,6 +266,7 @@ export class UsersService {
    * stay for accounting. By the user themselves, or by an admin (audited).
    */
   async deleteAccount(userId: string, actor: { adminId?: string; reason?: string | null } = {}): Promise<{ id: string; deletedAt: Date }> {
+    parseInput(adminActionInput, { reason: actor.reason });
     const { prisma } = this.deps;
     const user = await prisma.user.findUnique({ where: { id: userId } });
     if (!user || user.deletedAt) throw new NotFoundError('User', userId);

@@ -10,6 +10,15 @@ import type { Services } from '../../src/services/index.js';
 import { ViewerDocument } from '../generated/graphql.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
+/** The member of a result union with this __typename; fails the test, naming what came instead, for any other. */
+export function member<T extends { __typename?: string }, N extends NonNullable<T['__typename']>>(
+  value: T | null | undefined,
+  typename: N,
+): Extract<T, { __typename?: N }> {
+  if (value?.__typename !== typename) throw new Error(`Expected a ${typename}, got ${JSON.stringify(value)}`);
+  return value as Extract<T, { __typename?: N }>;
+}
+
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256!';
 
 export interface GraphQLResponse<T = any> {

@@ -3,6 +3,7 @@ import { Prisma, type CreditPack, type Plan } from '../../generated/prisma/clien
 import type { Db, DbOrTx } from '../../db/client.js';
 import { recordAdminAction } from '../audit.js';
 import { NotFoundError, ValidationError } from '../errors.js';
+import { parseInput } from '../validation.js';
 import { fromUnix, idOf, type Stripe } from './stripe.js';
 
 const KEY = z.string().regex(/^[a-z0-9][a-z0-9-]{0,47}$/, 'must be 1-48 lowercase letters, digits or -');
@@ -63,10 +64,7 @@ const NULLABLE = new Set(['description', 'stripeProductId', 'stripeMonthlyPriceI
 
 function parse<T extends z.ZodType>(schema: T, input: object): z.output<T> {
   const cleaned = Object.fromEntries(Object.entries(input).filter(([key, value]) => value !== null || NULLABLE.has(key)));
-  const result = schema.safeParse(cleaned);
-  if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
-  throw new ValidationError(issues.map((issue) => `${issue.path}: ${issue.message}`).join('; '), issues);
+  return parseInput(schema, cleaned);
 }
 
 /** Nulls from GraphQL mean "clear" for nullable columns and "leave alone" for required ones. */
