@@ -1,6 +1,5 @@
 import type { Db } from '../db/client.js';
 import type { Services } from '../services/index.js';
-import { billingJobs } from './billing.js';
 import { creditJobs } from './credits.js';
 import { generationJobs } from './generations.js';
 import { maintenanceJobs } from './maintenance.js';
@@ -10,7 +9,6 @@ import { stripeSyncJobs } from './stripe-sync.js';
 export function allJobs(services: Services, prisma: Db): JobDefinition<any>[] {
   return [
     ...creditJobs(services),
-    ...billingJobs(services),
     ...generationJobs(services),
     ...maintenanceJobs(services),
     ...stripeSyncJobs(services, prisma),
