@@ -29,8 +29,8 @@ export function createRuntime(options: { config: Config; log: Logger; prisma: Db
     services,
     queue,
     async start() {
-      await queue.start();
-      await retryConcurrentStart(() => services.start());
+      // The queue's own tables and the services' default rows are independent: set both up at once.
+      await Promise.all([queue.start(), retryConcurrentStart(() => services.start())]);
       await workers?.start();
     },
     async stop() {

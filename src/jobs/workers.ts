@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import type { ClaimedWebhookEvent } from '../services/billing/index.js';
 import type { Services } from '../services/index.js';
 import { ClaimWorker, DatabaseNotifications } from './claim-worker.js';
 
@@ -26,14 +27,14 @@ export function createBackgroundWorkers(options: { config: Config; log: Logger; 
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const { concurrency: webhookConcurrency, claimSeconds } = config.webhooks;
 
-  const webhooks = new ClaimWorker<string>({
+  const webhooks = new ClaimWorker<ClaimedWebhookEvent>({
     name: 'stripe-webhooks',
     concurrency: webhookConcurrency,
     pollMs: WEBHOOK_POLL_MS,
     log,
     claim: (limit) => services.billing.claimDueWebhookEvents(workerId, limit, claimSeconds),
-    process: async (eventId) => {
-      await services.billing.processClaimedWebhookEvent(eventId, workerId);
+    process: async (event) => {
+      await services.billing.processClaimedWebhookEvent(event, workerId);
     },
     heartbeat: { everyMs: Math.max(500, (claimSeconds * 1000) / 3), run: () => services.billing.extendWebhookClaims(workerId, claimSeconds).then(() => undefined) },
   });

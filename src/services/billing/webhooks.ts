@@ -17,6 +17,9 @@ const WEBHOOK_RETRY_BASE_SECONDS = 5;
 /** A direct (admin or test) run holds its claim this long; it is one event, done well within it. */
 const DIRECT_CLAIM_SECONDS = 300;
 
+/** An event as a worker claimed it: enough to apply it without reading the row again. */
+export type ClaimedWebhookEvent = Pick<WebhookEvent, 'id' | 'type' | 'payload' | 'attempts'>;
+
 export interface WebhookProcessingResult {
   status: WebhookEvent['status'] | 'MISSING';
   skipped: boolean;
@@ -139,8 +142,8 @@ export class WebhookService {
    * (it crashed or hung). A failed event waiting for its back-off does not hold up later events of its object.
    * Each row is taken by one claimer (FOR UPDATE SKIP LOCKED, then a conditional UPDATE in the same statement).
    */
-  async claimDueWebhookEvents(worker: string, limit: number, claimSeconds: number): Promise<string[]> {
-    const rows = await this.core.deps.prisma.$queryRaw<{ id: string }[]>`
+  async claimDueWebhookEvents(worker: string, limit: number, claimSeconds: number): Promise<ClaimedWebhookEvent[]> {
+    return this.core.deps.prisma.$queryRaw<ClaimedWebhookEvent[]>`
       WITH due AS (
         SELECT e.id FROM "WebhookEvent" e
         WHERE (e.status = 'PENDING'
@@ -162,8 +165,7 @@ export class WebhookService {
       SET status = 'PROCESSING', attempts = w.attempts + 1, "claimedBy" = ${worker},
           "claimedUntil" = timezone('UTC', now()) + make_interval(secs => ${claimSeconds})
       FROM due WHERE w.id = due.id
-      RETURNING w.id`;
-    return rows.map((row) => row.id);
+      RETURNING w.id, w.type, w.payload, w.attempts`;
   }
 
   /** Keeps the claims of a live worker from running out while it works on them. */
@@ -190,16 +192,16 @@ export class WebhookService {
       const row = await prisma.webhookEvent.findUnique({ where: { id: eventId } });
       return { status: row?.status ?? 'MISSING', skipped: true };
     }
-    return this.processClaimedWebhookEvent(eventId, worker);
+    return this.processClaimedWebhookEvent(await prisma.webhookEvent.findUniqueOrThrow({ where: { id: eventId } }), worker);
   }
 
   /**
    * Applies an event `worker` has claimed. The outcome is written only while the claim is still the worker's: one
    * that ran out and was taken over is left to its new owner (the handlers are idempotent, so the work done stands).
    */
-  async processClaimedWebhookEvent(eventId: string, worker: string): Promise<WebhookProcessingResult> {
+  async processClaimedWebhookEvent(row: ClaimedWebhookEvent, worker: string): Promise<WebhookProcessingResult> {
     const { prisma, log } = this.core.deps;
-    const row = await prisma.webhookEvent.findUniqueOrThrow({ where: { id: eventId } });
+    const eventId = row.id;
     try {
       await this.handle(row.payload as unknown as Stripe.Event);
       const done = await prisma.webhookEvent.updateMany({
