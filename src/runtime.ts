@@ -22,6 +22,8 @@ export function createRuntime(options: { config: Config; log: Logger; prisma: Db
   });
   const services = createServices({ prisma: options.prisma, config: options.config, log: options.log, jobs: queue, now: options.now });
   queue.define(...allJobs(services, options.prisma));
+  // Stored webhook events and queued generations used to be copied into these queues; the rows are the queue now.
+  queue.retire('billing.process-webhook', 'billing.sweep-webhooks', 'generations.run');
   const workers = options.config.jobsEnabled
     ? createBackgroundWorkers({ config: options.config, log: options.log, services, databaseUrl: options.databaseUrl })
     : null;
