@@ -193,6 +193,11 @@ describe('a worker killed mid-event', () => {
     (product as { name?: string }).name = 'After the crash';
     const eventId = await deliver(first.url, 'product.updated', product);
     await eventually('the worker reading Stripe', async () => fake.heldCount() === 1);
+    // While it waits on Stripe the live worker renews its claim, so nobody takes the event from it.
+    const claimedUntil = async () =>
+      (await client.query<{ claimedUntil: Date }>(`SELECT "claimedUntil" FROM "WebhookEvent" WHERE id = $1`, [eventId])).rows[0].claimedUntil;
+    const firstClaimEnds = await claimedUntil();
+    await eventually('the claim renewed', async () => (await claimedUntil()).getTime() > firstClaimEnds.getTime());
 
     first.main.child.kill('SIGKILL');
     await first.main.exited;

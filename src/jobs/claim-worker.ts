@@ -79,8 +79,8 @@ export interface ClaimWorkerOptions<T> {
   process: (item: T) => Promise<void>;
   /** Looks again this often when nothing announced work: retries that came due, claims that expired. */
   pollMs: number;
-  /** Runs this often while items are in flight (e.g. to extend their claims). */
-  heartbeat?: { everyMs: number; run: () => Promise<void> };
+  /** Runs this often with the items in flight (e.g. to extend their claims). */
+  heartbeat?: { everyMs: number; run: (inFlight: T[]) => Promise<void> };
   log: Logger;
 }
 
@@ -89,7 +89,7 @@ export interface ClaimWorkerOptions<T> {
  * a notification wakes it when idle. Stopping lets the items in flight finish.
  */
 export class ClaimWorker<T> {
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly inFlight = new Map<Promise<void>, T>();
   private running = false;
   private loopDone: Promise<void> | null = null;
   private wakeRequested = true;
@@ -107,7 +107,7 @@ export class ClaimWorker<T> {
     if (heartbeat) {
       this.heartbeatTimer = setInterval(() => {
         if (this.inFlight.size === 0) return;
-        heartbeat.run().catch((error) => this.options.log.warn({ err: error, worker: this.options.name }, 'heartbeat failed'));
+        heartbeat.run([...this.inFlight.values()]).catch((error) => this.options.log.warn({ err: error, worker: this.options.name }, 'heartbeat failed'));
       }, heartbeat.everyMs);
       this.heartbeatTimer.unref();
     }
@@ -147,7 +147,7 @@ export class ClaimWorker<T> {
         this.inFlight.delete(running);
         this.wake();
       });
-    this.inFlight.add(running);
+    this.inFlight.set(running, item);
   }
 
   private sleep(ms: number) {
@@ -173,6 +173,6 @@ export class ClaimWorker<T> {
     this.heartbeatTimer = null;
     this.wakeUp?.();
     await this.loopDone;
-    await Promise.allSettled([...this.inFlight]);
+    await Promise.allSettled([...this.inFlight.keys()]);
   }
 }

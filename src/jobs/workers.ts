@@ -36,7 +36,7 @@ export function createBackgroundWorkers(options: { config: Config; log: Logger; 
     process: async (event) => {
       await services.billing.processClaimedWebhookEvent(event, workerId);
     },
-    heartbeat: { everyMs: Math.max(500, (claimSeconds * 1000) / 3), run: () => services.billing.extendWebhookClaims(workerId, claimSeconds).then(() => undefined) },
+    heartbeat: { everyMs: Math.max(500, (claimSeconds * 1000) / 3), run: (events) => services.billing.extendWebhookClaims(workerId, events.map((event) => event.id), claimSeconds).then(() => undefined) },
   });
   const generations = new ClaimWorker({
     name: 'generations',

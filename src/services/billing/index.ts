@@ -124,8 +124,8 @@ export class BillingService {
     return this.webhooks.processClaimedWebhookEvent(event, worker);
   }
 
-  extendWebhookClaims(worker: string, claimSeconds: number): Promise<number> {
-    return this.webhooks.extendWebhookClaims(worker, claimSeconds);
+  extendWebhookClaims(worker: string, eventIds: string[], claimSeconds: number): Promise<number> {
+    return this.webhooks.extendWebhookClaims(worker, eventIds, claimSeconds);
   }
 
   replayWebhookEvent(actorId: string, eventId: string): Promise<WebhookEvent> {

@@ -168,11 +168,15 @@ export class WebhookService {
       RETURNING w.id, w.type, w.payload, w.attempts`;
   }
 
-  /** Keeps the claims of a live worker from running out while it works on them. */
-  async extendWebhookClaims(worker: string, claimSeconds: number): Promise<number> {
+  /**
+   * Keeps the claims of a live worker from running out while it works on them. Only the events it is still working
+   * on: one whose outcome could not be recorded (the database went away mid-way) is left to run out and be retried.
+   */
+  async extendWebhookClaims(worker: string, eventIds: string[], claimSeconds: number): Promise<number> {
+    if (eventIds.length === 0) return 0;
     return this.core.deps.prisma.$executeRaw`
       UPDATE "WebhookEvent" SET "claimedUntil" = timezone('UTC', now()) + make_interval(secs => ${claimSeconds})
-      WHERE "claimedBy" = ${worker} AND status = 'PROCESSING'`;
+      WHERE id = ANY(${eventIds}) AND "claimedBy" = ${worker} AND status = 'PROCESSING'`;
   }
 
   /**
