@@ -81,6 +81,8 @@ const envSchema = z.object({
 
   REDIS_URL: optionalUrl,
   JOBS_ENABLED: flag(true),
+  WEBHOOK_CONCURRENCY: integer(8, 1, 256),
+  WEBHOOK_CLAIM_SECONDS: integer(30, 2, 3600),
 
   CREDITS_RATE_LIMIT_PER_MINUTE: integer(120, 1, 1_000_000),
   CREDITS_RESERVATION_TTL_SECONDS: integer(900, 10, 86_400),
@@ -114,6 +116,7 @@ const envSchema = z.object({
   GENERATION_STYLES: list,
   GENERATION_ASPECT_RATIOS: list,
   GENERATION_STALL_MINUTES: integer(10, 1, 1440),
+  GENERATION_CONCURRENCY: integer(2, 1, 256),
   GENERATION_FAILED_RETENTION_DAYS: integer(30, 0, 3650),
 });
 
@@ -234,6 +237,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     corsOrigins: e.CORS_ORIGINS,
     redisUrl: e.REDIS_URL,
     jobsEnabled: e.JOBS_ENABLED,
+    webhooks: { concurrency: e.WEBHOOK_CONCURRENCY, claimSeconds: e.WEBHOOK_CLAIM_SECONDS },
     credits: {
       rateLimitPerMinute: e.CREDITS_RATE_LIMIT_PER_MINUTE,
       reservationTtlSeconds: e.CREDITS_RESERVATION_TTL_SECONDS,
@@ -276,6 +280,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         ? e.GENERATION_ASPECT_RATIOS
         : ['1:1', '4:3', '3:4', '16:9', '9:16'],
       stallMinutes: e.GENERATION_STALL_MINUTES,
+      concurrency: e.GENERATION_CONCURRENCY,
       failedRetentionDays: e.GENERATION_FAILED_RETENTION_DAYS,
     },
   };

@@ -3,8 +3,6 @@ import { EmbeddedPostgresError } from './db/embedded.js';
 import { openDatabase, type Database } from './db/index.js';
 import { queryObserver } from './db/observe.js';
 import { createLogger, type Logger } from './logger.js';
-import { createApp } from './server.js';
-import { createRuntime } from './runtime.js';
 
 function readConfig(): Config {
   try {
@@ -22,15 +20,29 @@ async function main() {
   const config = readConfig();
   const log = createLogger(config.logLevel);
   for (const warning of config.warnings) log.warn(warning);
+  // Loading the API's modules takes about as long as starting a new database: both happen at once.
+  const modules = loadServingModules();
+  modules.catch(() => undefined);
   const database = await openDatabase(config, log, { onQuery: queryObserver({ slowQueryMs: config.database.slowQueryMs, log }) });
   // The embedded database runs in its own process group: a failed start must stop it, or it outlives the process.
-  await startServing(config, log, database).catch(async (error: unknown) => {
+  await startServing(config, log, database, modules).catch(async (error: unknown) => {
     await database.close().catch(() => undefined);
     throw error;
   });
 }
 
-async function startServing(config: Config, log: Logger, database: Database) {
+async function loadServingModules() {
+  const [{ createApp }, { createRuntime }] = await Promise.all([import('./server.js'), import('./runtime.js')]);
+  return { createApp, createRuntime };
+}
+
+async function startServing(
+  config: Config,
+  log: Logger,
+  database: Database,
+  modules: ReturnType<typeof loadServingModules>,
+) {
+  const { createApp, createRuntime } = await modules;
   const runtime = createRuntime({ config, log, prisma: database.prisma, databaseUrl: database.url });
   const app = await createApp({ config, log, prisma: database.prisma, services: runtime.services });
 

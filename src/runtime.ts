@@ -2,6 +2,7 @@ import type { Config } from './config.js';
 import type { Db } from './db/client.js';
 import { allJobs } from './jobs/index.js';
 import { JobQueue, retryConcurrentStart } from './jobs/queue.js';
+import { createBackgroundWorkers } from './jobs/workers.js';
 import type { Logger } from './logger.js';
 import { createServices, type Services } from './services/index.js';
 
@@ -12,7 +13,7 @@ export interface Runtime {
   stop(): Promise<void>;
 }
 
-/** Services plus the job queue they send to; workers run only where JOBS_ENABLED is true. */
+/** Services, the job queue they send to, and the table workers; workers run only where JOBS_ENABLED is true. */
 export function createRuntime(options: { config: Config; log: Logger; prisma: Db; databaseUrl: string; now?: () => Date }): Runtime {
   const queue = new JobQueue({
     connectionString: options.databaseUrl,
@@ -21,14 +22,21 @@ export function createRuntime(options: { config: Config; log: Logger; prisma: Db
   });
   const services = createServices({ prisma: options.prisma, config: options.config, log: options.log, jobs: queue, now: options.now });
   queue.define(...allJobs(services, options.prisma));
+  // Stored webhook events and queued generations used to be copied into these queues; the rows are the queue now.
+  queue.retire('billing.process-webhook', 'billing.sweep-webhooks', 'generations.run');
+  const workers = options.config.jobsEnabled
+    ? createBackgroundWorkers({ config: options.config, log: options.log, services, databaseUrl: options.databaseUrl })
+    : null;
   return {
     services,
     queue,
     async start() {
-      await queue.start();
-      await retryConcurrentStart(() => services.start());
+      // The queue's own tables and the services' default rows are independent: set both up at once.
+      await Promise.all([queue.start(), retryConcurrentStart(() => services.start())]);
+      await workers?.start();
     },
     async stop() {
+      await workers?.stop();
       await queue.stop();
       await services.close();
     },

@@ -1,6 +1,5 @@
 import type { Db } from '../db/client.js';
 import type { Services } from '../services/index.js';
-import { billingJobs } from './billing.js';
 import { creditJobs } from './credits.js';
 import { generationJobs } from './generations.js';
 import { identityJobs } from './identity.js';
@@ -11,7 +10,6 @@ import { stripeSyncJobs } from './stripe-sync.js';
 export function allJobs(services: Services, prisma: Db): JobDefinition<any>[] {
   return [
     ...creditJobs(services),
-    ...billingJobs(services),
     ...identityJobs(services),
     ...generationJobs(services),
     ...maintenanceJobs(services),

@@ -88,10 +88,26 @@ export class JobQueue {
     for (const definition of definitions) this.definitions.set(definition.name, definition);
   }
 
+  /** Queues an earlier version used: their schedules and leftover jobs are removed at start, once they exist. */
+  private readonly retired = new Set<string>();
+
+  retire(...names: string[]) {
+    for (const name of names) this.retired.add(name);
+  }
+
   async start() {
     if (this.started) return;
     await this.boss.start();
     this.started = true;
+    if (this.options.workersEnabled) {
+      for (const name of this.retired) {
+        if (!(await this.boss.getQueue(name))) continue;
+        await retryConcurrentStart(async () => {
+          await this.boss.unschedule(name);
+          await this.boss.deleteQueue(name);
+        });
+      }
+    }
     for (const definition of this.definitions.values()) {
       await retryConcurrentStart(() => this.boss.createQueue(definition.name, {
         name: definition.name,

@@ -15,7 +15,6 @@ import {
   type ImageProvider,
   type SourceImage,
 } from './image-providers.js';
-import type { JobSender } from './index.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { StorageService, StoredFile } from './storage.js';
 import { idempotencyKey, integerBetween, parseInput } from './validation.js';
@@ -25,7 +24,6 @@ export const GENERATION_OPERATION = 'AI_IMAGE_GENERATION';
 const GENERATION_FLOW = { kind: 'SYSTEM', flow: 'generation' } as const;
 export const QUALITY_MULTIPLIER: Record<GenerationQuality, number> = { STANDARD: 1, HD: 2 };
 export const MAX_IMAGES_PER_GENERATION = 4;
-export const RUN_GENERATION_JOB = 'generations.run';
 
 const PROMPT_MAX_LENGTH = 2000;
 const ERROR_MESSAGE_MAX_LENGTH = 500;
@@ -47,7 +45,6 @@ export interface GenerationsServiceDeps {
   credits: CreditsService;
   storage: StorageService;
   provider: ImageProvider;
-  jobs: JobSender;
   rateLimiter: RateLimiter;
   config: GenerationsConfig;
   now?: () => Date;
@@ -113,7 +110,7 @@ type ValidInput = z.output<ReturnType<typeof generationInputSchema>>;
 
 /**
  * Image generations: a request is validated, its credits are held and the pending record written in one
- * transaction; a job renders it through the configured provider, stores the images and confirms the hold, or
+ * transaction; a generation worker claims it, renders it through the configured provider, stores the images and confirms the hold, or
  * records the failure and releases the hold (a REFUND row). Every state change is a conditional UPDATE on the
  * current status, so a retried job, a stall sweep and a completion can race without double-charging or refunding.
  */
@@ -130,11 +127,6 @@ export class GenerationsService {
   get options() {
     const { models, styles, aspectRatios } = this.deps.config;
     return { models, styles, aspectRatios, maxCount: MAX_IMAGES_PER_GENERATION, qualityMultipliers: QUALITY_MULTIPLIER };
-  }
-
-  /** How long the job may run before pg-boss gives up on it; the stall sweep settles what it leaves behind. */
-  get jobTimeoutSeconds() {
-    return this.deps.config.stallMinutes * 60;
   }
 
   // ------------------------------------------------------------------ validation and cost
@@ -210,29 +202,19 @@ export class GenerationsService {
       return { generation, replayed: false };
     });
 
-    if (!result.replayed) await this.enqueue(result.generation.id);
+    // The new PENDING row is the queue entry: a trigger wakes the generation workers (NOTIFY generation_pending).
     return result;
-  }
-
-  /** Hands the generation to the job queue; if that fails it stays pending and the stall sweep refunds it. */
-  private async enqueue(generationId: string) {
-    try {
-      await this.deps.jobs.send(RUN_GENERATION_JOB, { generationId }, { singletonKey: generationId });
-    } catch (error) {
-      this.deps.log.error({ err: error, generationId }, 'could not enqueue a generation; the stall sweep will refund it');
-    }
   }
 
   // ------------------------------------------------------------------ running
 
   /** Renders a pending generation. Safe to call twice: only the call that moves it to PROCESSING does the work. */
   async run(generationId: string): Promise<ImageGeneration | null> {
-    const { prisma, storage, provider, log } = this.deps;
+    const { prisma } = this.deps;
     if (!isUuid(generationId)) return null;
-    const startedAt = this.now();
     const claimed = await prisma.imageGeneration.updateMany({
       where: { id: generationId, status: 'PENDING', deletedAt: null },
-      data: { status: 'PROCESSING', startedAt },
+      data: { status: 'PROCESSING', startedAt: this.now() },
     });
     if (claimed.count === 0) {
       const current = await prisma.imageGeneration.findUnique({ where: { id: generationId } });
@@ -241,7 +223,33 @@ export class GenerationsService {
       }
       return current;
     }
-    const generation = await prisma.imageGeneration.findUniqueOrThrow({ where: { id: generationId } });
+    return this.render(await prisma.imageGeneration.findUniqueOrThrow({ where: { id: generationId } }));
+  }
+
+  /**
+   * Takes up to `limit` queued generations, oldest first, for one worker: each row moves to PROCESSING for exactly
+   * one claimer (FOR UPDATE SKIP LOCKED, then a conditional UPDATE in the same statement).
+   */
+  async claimPending(limit: number): Promise<ImageGeneration[]> {
+    const startedAt = this.now();
+    const claimed = await this.deps.prisma.$queryRaw<{ id: string }[]>`
+      WITH queued AS (
+        SELECT id FROM "ImageGeneration" WHERE status = 'PENDING'
+        ORDER BY "createdAt", id LIMIT ${limit} FOR UPDATE SKIP LOCKED
+      )
+      UPDATE "ImageGeneration" g SET status = 'PROCESSING', "startedAt" = ${startedAt}, "updatedAt" = ${startedAt}
+      FROM queued WHERE g.id = queued.id AND g.status = 'PENDING'
+      RETURNING g.id`;
+    if (claimed.length === 0) return [];
+    return this.deps.prisma.imageGeneration.findMany({ where: { id: { in: claimed.map((row) => row.id) } }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+  }
+
+  /** Renders a generation this process claimed (moved to PROCESSING); settles it as completed or failed. */
+  async render(generation: ImageGeneration): Promise<ImageGeneration | null> {
+    const { prisma, storage, provider, log } = this.deps;
+    const generationId = generation.id;
+    if (generation.deletedAt) return this.fail(generationId, ['PROCESSING'], 'The generation was deleted before it started');
+    const startedAt = generation.startedAt ?? this.now();
     const metadata = (generation.metadata ?? {}) as Record<string, unknown>;
     const { width, height } = dimensionsFor(generation.aspectRatio, generation.quality);
 

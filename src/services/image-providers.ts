@@ -1,7 +1,15 @@
 import { createHash } from 'node:crypto';
-import sharp from 'sharp';
+import { createRequire } from 'node:module';
+import type Sharp from 'sharp';
 import type { GenerationQuality, GenerationType } from '../generated/prisma/enums.js';
 import type { Logger } from '../logger.js';
+
+// sharp (libvips) is loaded on the first render, not at start.
+let sharpModule: typeof Sharp | undefined;
+const sharp: typeof Sharp = ((...args: Parameters<typeof Sharp>) => {
+  sharpModule ??= createRequire(import.meta.url)('sharp') as typeof Sharp;
+  return sharpModule(...args);
+}) as typeof Sharp;
 
 export interface SourceImage {
   data: Buffer;

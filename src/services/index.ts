@@ -64,7 +64,6 @@ export function createServices(deps: ServiceDeps) {
     credits,
     storage,
     provider: createImageProvider(config.generation, log),
-    jobs,
     rateLimiter,
     config: { ...config.generation, reservationTtlSeconds: config.credits.reservationTtlSeconds },
   });

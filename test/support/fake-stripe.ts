@@ -53,7 +53,10 @@ export class FakeStripe {
   readonly charges = new Map<string, Obj>();
   readonly products = new Map<string, Obj>();
   readonly prices = new Map<string, Obj>();
-  readonly requests: { method: string; path: string; body: Obj }[] = [];
+  /** Every request in arrival order; `at` and `answeredAt` are Date.now() when it arrived and when it was answered. */
+  readonly requests: { method: string; path: string; body: Obj; at: number; answeredAt?: number }[] = [];
+  /** Milliseconds every answer waits: a Stripe that is far away. */
+  latencyMs = 0;
   private failures: { match: string; remaining: number; skip: number }[] = [];
   private holds: { matches: string[]; released: Promise<void>; open: () => void }[] = [];
   private heldWaiting = 0;
@@ -162,7 +165,17 @@ export class FakeStripe {
     const method = request.method ?? 'GET';
     const body = method === 'GET' ? parseForm(url.search.slice(1)) : parseForm(Buffer.concat(chunks).toString('utf8'));
     const path = url.pathname;
-    this.requests.push({ method, path, body });
+    const logged: (typeof this.requests)[number] = { method, path, body, at: Date.now() };
+    this.requests.push(logged);
+    try {
+      return await this.answer(method, path, body);
+    } finally {
+      logged.answeredAt = Date.now();
+    }
+  }
+
+  private async answer(method: string, path: string, body: Obj): Promise<{ status: number; body: unknown }> {
+    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
     const hold = this.holds.find((item) => item.matches.some((match) => `${method} ${path}`.includes(match)));
     if (hold) {
       this.heldWaiting++;

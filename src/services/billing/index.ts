@@ -6,13 +6,13 @@ import { BillingCore, type BillingIntervalValue, type BillingServiceDeps, type C
 import type { Stripe } from './stripe.js';
 import { SubscriptionService } from './subscriptions.js';
 import { SyncService, type SyncCheckpoint, type SyncPhase } from './sync.js';
-import { WebhookService } from './webhooks.js';
+import { WebhookService, type ClaimedWebhookEvent, type WebhookProcessingResult } from './webhooks.js';
 
 export { DEFAULT_PACKS, DEFAULT_PLANS } from './catalog.js';
 export { daysUntilRenewal, pickCurrentSubscription } from './shared.js';
 export type { BillingIntervalValue, BillingServiceDeps, CheckoutOutcome, SubscriptionWithPlan } from './shared.js';
 export type { SyncCheckpoint, SyncPhase } from './sync.js';
-export { WEBHOOK_JOB, WEBHOOK_SWEEP_JOB, WEBHOOK_TOLERANCE_SECONDS } from './webhooks.js';
+export { orderingKeyOf, WEBHOOK_MAX_ATTEMPTS, WEBHOOK_TOLERANCE_SECONDS, type ClaimedWebhookEvent, type WebhookProcessingResult } from './webhooks.js';
 
 /**
  * Plans, checkout, subscriptions, payments and the Stripe webhook pipeline, one part per file. Stripe is the source
@@ -112,12 +112,20 @@ export class BillingService {
     return this.webhooks.receiveWebhook(rawBody, signature);
   }
 
-  processWebhookEvent(eventId: string): Promise<{ status: WebhookEvent['status'] | 'MISSING'; skipped: boolean; error?: string }> {
+  processWebhookEvent(eventId: string): Promise<WebhookProcessingResult> {
     return this.webhooks.processWebhookEvent(eventId);
   }
 
-  sweepWebhookEvents(): Promise<number> {
-    return this.webhooks.sweepWebhookEvents();
+  claimDueWebhookEvents(worker: string, limit: number, claimSeconds: number): Promise<ClaimedWebhookEvent[]> {
+    return this.webhooks.claimDueWebhookEvents(worker, limit, claimSeconds);
+  }
+
+  processClaimedWebhookEvent(event: ClaimedWebhookEvent, worker: string): Promise<WebhookProcessingResult> {
+    return this.webhooks.processClaimedWebhookEvent(event, worker);
+  }
+
+  extendWebhookClaims(worker: string, eventIds: string[], claimSeconds: number): Promise<number> {
+    return this.webhooks.extendWebhookClaims(worker, eventIds, claimSeconds);
   }
 
   replayWebhookEvent(actorId: string, eventId: string): Promise<WebhookEvent> {

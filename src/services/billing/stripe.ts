@@ -1,4 +1,5 @@
-import Stripe from 'stripe';
+import { createRequire } from 'node:module';
+import type Stripe from 'stripe';
 import { BillingNotConfiguredError, NotFoundError } from '../errors.js';
 
 export interface StripeConfig {
@@ -10,13 +11,20 @@ export interface StripeConfig {
   allowedOrigins: string[];
 }
 
-export { Stripe };
+export type { Stripe };
+
+// The SDK takes a good part of a second to load: only a server configured for Stripe loads it.
+function loadStripe(): typeof Stripe {
+  const loaded = createRequire(import.meta.url)('stripe') as typeof Stripe & { default?: typeof Stripe };
+  return loaded.default ?? loaded;
+}
 
 /** The SDK client, pointed at another API host when configured (a local fake, stripe-mock). */
 export function createStripeClient(config: StripeConfig): Stripe | null {
   if (!config.secretKey) return null;
-  return new Stripe(config.secretKey, {
-    apiVersion: Stripe.API_VERSION,
+  const StripeSdk = loadStripe();
+  return new StripeSdk(config.secretKey, {
+    apiVersion: StripeSdk.API_VERSION,
     ...(config.host ? { host: config.host } : {}),
     ...(config.port ? { port: config.port } : {}),
     ...(config.protocol ? { protocol: config.protocol } : {}),
@@ -27,7 +35,8 @@ export function createStripeClient(config: StripeConfig): Stripe | null {
 }
 
 export function isMissingResource(error: unknown): boolean {
-  return error instanceof Stripe.errors.StripeInvalidRequestError && (error.code === 'resource_missing' || error.statusCode === 404);
+  const stripeError = error as { type?: unknown; code?: unknown; statusCode?: unknown } | null;
+  return stripeError?.type === 'StripeInvalidRequestError' && (stripeError.code === 'resource_missing' || stripeError.statusCode === 404);
 }
 
 /** Turns Stripe's "no such object" into the domain's NotFoundError; anything else stays unexpected. */

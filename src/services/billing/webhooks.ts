@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Prisma, Subscription, WebhookEvent } from '../../generated/prisma/client.js';
 import { recordAdminAction } from '../audit.js';
 import { BillingNotConfiguredError, ConflictError, NotFoundError, WebhookPayloadError, WebhookSignatureError } from '../errors.js';
@@ -9,14 +10,27 @@ import { errorMessage, type BillingCore, type EventContext } from './shared.js';
 import { fromUnix, isMissingResource, type Stripe } from './stripe.js';
 import type { SubscriptionService } from './subscriptions.js';
 
-export const WEBHOOK_JOB = 'billing.process-webhook';
-export const WEBHOOK_SWEEP_JOB = 'billing.sweep-webhooks';
 export const WEBHOOK_TOLERANCE_SECONDS = 300;
+/** The first attempt and ten retries, 5 s after the first failure and doubling: about 1.4 hours in all. */
+export const WEBHOOK_MAX_ATTEMPTS = 11;
+const WEBHOOK_RETRY_BASE_SECONDS = 5;
+/** A direct (admin or test) run holds its claim this long; it is one event, done well within it. */
+const DIRECT_CLAIM_SECONDS = 300;
+
+/** An event as a worker claimed it: enough to apply it without reading the row again. */
+export type ClaimedWebhookEvent = Pick<WebhookEvent, 'id' | 'type' | 'payload' | 'attempts'>;
+
+export interface WebhookProcessingResult {
+  status: WebhookEvent['status'] | 'MISSING';
+  skipped: boolean;
+  error?: string;
+}
 
 type Handler = (event: Stripe.Event, object: { id: string }, context: EventContext) => Promise<void>;
 
 /**
- * The Stripe webhook pipeline: verify and store once, process in a job, retry with back-off, replay on request.
+ * The Stripe webhook pipeline: verify and store once, claimed and applied by the webhook workers (in order per Stripe
+ * object, in parallel across objects), retried with back-off, replayed on request.
  * Each event type has one handler, which re-reads the object it names from Stripe so that duplicates and arrival
  * order cannot change the result.
  */
@@ -105,6 +119,7 @@ export class WebhookService {
     }
     const problem = describeWebhookEnvelopeProblem(event);
     if (problem) throw new WebhookPayloadError(problem);
+    // A new row announces itself to the workers (a trigger sends NOTIFY webhook_event_pending on commit).
     const stored = await this.core.deps.prisma.webhookEvent.createMany({
       data: [
         {
@@ -112,78 +127,105 @@ export class WebhookService {
           type: event.type,
           payload: event as unknown as Prisma.InputJsonObject,
           stripeCreated: fromUnix(event.created) ?? this.core.now(),
+          orderingKey: orderingKeyOf(event.data.object as unknown as Record<string, unknown>),
         },
       ],
       skipDuplicates: true,
     });
-    if (stored.count === 0) return { eventId: event.id, duplicate: true };
-    await this.enqueueWebhook(event.id).catch((error) =>
-      this.core.deps.log.warn({ err: error, eventId: event.id }, 'could not enqueue webhook event; the sweep will'),
-    );
-    return { eventId: event.id, duplicate: false };
-  }
-
-  private enqueueWebhook(eventId: string) {
-    return this.core.deps.jobs.send(WEBHOOK_JOB, { eventId });
+    return { eventId: event.id, duplicate: stored.count === 0 };
   }
 
   /**
-   * Processes one stored event. A concurrent or finished twin is skipped (the claim is one conditional UPDATE);
-   * a failure is recorded on the row and left for the job's retry with back-off.
+   * Claims up to `limit` events for `worker`: the oldest due event of each Stripe object that nobody else is working
+   * on, so one object's events apply one after another in `created` order while different objects run in parallel.
+   * Due means stored or replayed (PENDING), failed with its back-off over, or claimed by a worker whose claim ran out
+   * (it crashed or hung). A failed event waiting for its back-off does not hold up later events of its object.
+   * Each row is taken by one claimer (FOR UPDATE SKIP LOCKED, then a conditional UPDATE in the same statement).
    */
-  async processWebhookEvent(eventId: string): Promise<{ status: WebhookEvent['status'] | 'MISSING'; skipped: boolean; error?: string }> {
+  async claimDueWebhookEvents(worker: string, limit: number, claimSeconds: number): Promise<ClaimedWebhookEvent[]> {
+    return this.core.deps.prisma.$queryRaw<ClaimedWebhookEvent[]>`
+      WITH due AS (
+        SELECT e.id FROM "WebhookEvent" e
+        WHERE (e.status = 'PENDING'
+            OR (e.status = 'FAILED' AND e."nextAttemptAt" <= timezone('UTC', now()) AND e.attempts < ${WEBHOOK_MAX_ATTEMPTS})
+            OR (e.status = 'PROCESSING' AND e."claimedUntil" < timezone('UTC', now())))
+          AND NOT EXISTS (
+            SELECT 1 FROM "WebhookEvent" o
+            WHERE o."orderingKey" = e."orderingKey" AND o.id <> e.id
+              AND ((o.status = 'PROCESSING' AND o."claimedUntil" >= timezone('UTC', now()))
+                OR ((o."stripeCreated", o.id) < (e."stripeCreated", e.id)
+                  AND (o.status = 'PENDING'
+                    OR (o.status = 'FAILED' AND o."nextAttemptAt" <= timezone('UTC', now()) AND o.attempts < ${WEBHOOK_MAX_ATTEMPTS})
+                    OR (o.status = 'PROCESSING' AND o."claimedUntil" < timezone('UTC', now()))))))
+        ORDER BY e."stripeCreated", e.id
+        LIMIT ${limit}
+        FOR UPDATE OF e SKIP LOCKED
+      )
+      UPDATE "WebhookEvent" w
+      SET status = 'PROCESSING', attempts = w.attempts + 1, "claimedBy" = ${worker},
+          "claimedUntil" = timezone('UTC', now()) + make_interval(secs => ${claimSeconds})
+      FROM due WHERE w.id = due.id
+      RETURNING w.id, w.type, w.payload, w.attempts`;
+  }
+
+  /**
+   * Keeps the claims of a live worker from running out while it works on them. Only the events it is still working
+   * on: one whose outcome could not be recorded (the database went away mid-way) is left to run out and be retried.
+   */
+  async extendWebhookClaims(worker: string, eventIds: string[], claimSeconds: number): Promise<number> {
+    if (eventIds.length === 0) return 0;
+    return this.core.deps.prisma.$executeRaw`
+      UPDATE "WebhookEvent" SET "claimedUntil" = timezone('UTC', now()) + make_interval(secs => ${claimSeconds})
+      WHERE id = ANY(${eventIds}) AND "claimedBy" = ${worker} AND status = 'PROCESSING'`;
+  }
+
+  /**
+   * Processes one stored event now, whatever its back-off (admins' tools and tests use this; the workers claim in
+   * order). A concurrent or finished twin is skipped: the claim is one conditional UPDATE.
+   */
+  async processWebhookEvent(eventId: string): Promise<WebhookProcessingResult> {
     const { prisma } = this.core.deps;
-    const claimed = await prisma.webhookEvent.updateMany({
-      where: { id: eventId, status: { in: ['PENDING', 'FAILED'] } },
-      data: { status: 'PROCESSING', attempts: { increment: 1 } },
-    });
-    if (claimed.count === 0) {
+    const worker = `direct:${randomUUID()}`;
+    const claimed = await prisma.$executeRaw`
+      UPDATE "WebhookEvent"
+      SET status = 'PROCESSING', attempts = attempts + 1, "claimedBy" = ${worker},
+          "claimedUntil" = timezone('UTC', now()) + make_interval(secs => ${DIRECT_CLAIM_SECONDS})
+      WHERE id = ${eventId}
+        AND (status IN ('PENDING', 'FAILED') OR (status = 'PROCESSING' AND "claimedUntil" < timezone('UTC', now())))`;
+    if (claimed === 0) {
       const row = await prisma.webhookEvent.findUnique({ where: { id: eventId } });
       return { status: row?.status ?? 'MISSING', skipped: true };
     }
-    const row = await prisma.webhookEvent.findUniqueOrThrow({ where: { id: eventId } });
+    return this.processClaimedWebhookEvent(await prisma.webhookEvent.findUniqueOrThrow({ where: { id: eventId } }), worker);
+  }
+
+  /**
+   * Applies an event `worker` has claimed. The outcome is written only while the claim is still the worker's: one
+   * that ran out and was taken over is left to its new owner (the handlers are idempotent, so the work done stands).
+   */
+  async processClaimedWebhookEvent(row: ClaimedWebhookEvent, worker: string): Promise<WebhookProcessingResult> {
+    const { prisma, log } = this.core.deps;
+    const eventId = row.id;
     try {
       await this.handle(row.payload as unknown as Stripe.Event);
-      await prisma.webhookEvent.update({
-        where: { id: eventId },
-        data: { status: 'PROCESSED', processedAt: this.core.now(), lastError: null, nextAttemptAt: null },
+      const done = await prisma.webhookEvent.updateMany({
+        where: { id: eventId, status: 'PROCESSING', claimedBy: worker },
+        data: { status: 'PROCESSED', processedAt: this.core.now(), lastError: null, nextAttemptAt: null, claimedBy: null, claimedUntil: null },
       });
+      if (done.count === 0) log.warn({ eventId, worker }, 'webhook event applied after its claim ran out; its new owner records it');
       return { status: 'PROCESSED', skipped: false };
     } catch (error) {
       const message = errorMessage(error);
-      this.core.deps.log.warn({ err: error, eventId, type: row.type, attempts: row.attempts }, 'webhook event failed');
-      await prisma.webhookEvent.update({
-        where: { id: eventId },
-        data: {
-          status: 'FAILED',
-          lastError: message,
-          nextAttemptAt: new Date(this.core.now().getTime() + Math.min(2 ** (row.attempts - 1) * 5, 3600) * 1000),
-        },
-      });
+      const retry = row.attempts < WEBHOOK_MAX_ATTEMPTS;
+      log.warn({ err: error, eventId, type: row.type, attempts: row.attempts, retry }, 'webhook event failed');
+      const delaySeconds = Math.min(2 ** (row.attempts - 1) * WEBHOOK_RETRY_BASE_SECONDS, 3600);
+      await prisma.$executeRaw`
+        UPDATE "WebhookEvent"
+        SET status = 'FAILED', "lastError" = ${message}, "claimedBy" = NULL, "claimedUntil" = NULL,
+            "nextAttemptAt" = CASE WHEN ${retry} THEN timezone('UTC', now()) + make_interval(secs => ${delaySeconds}) END
+        WHERE id = ${eventId} AND status = 'PROCESSING' AND "claimedBy" = ${worker}`;
       return { status: 'FAILED', skipped: false, error: message };
     }
-  }
-
-  /** Re-enqueues events that never reached a worker or whose worker died mid-way. */
-  async sweepWebhookEvents(): Promise<number> {
-    const now = this.core.now().getTime();
-    const stuck = await this.core.deps.prisma.webhookEvent.findMany({
-      where: {
-        OR: [
-          { status: 'PENDING', receivedAt: { lt: new Date(now - 2 * 60_000) } },
-          { status: 'PROCESSING', receivedAt: { lt: new Date(now - 15 * 60_000) }, processedAt: null },
-        ],
-      },
-      select: { id: true, status: true },
-      take: 200,
-    });
-    for (const { id, status } of stuck) {
-      if (status === 'PROCESSING') {
-        await this.core.deps.prisma.webhookEvent.updateMany({ where: { id, status: 'PROCESSING' }, data: { status: 'FAILED', lastError: 'worker stopped mid-way' } });
-      }
-      await this.enqueueWebhook(id);
-    }
-    return stuck.length;
   }
 
   async replayWebhookEvent(actorId: string, eventId: string): Promise<WebhookEvent> {
@@ -204,7 +246,6 @@ export class WebhookService {
       });
       return event;
     });
-    await this.enqueueWebhook(eventId);
     return event;
   }
 
@@ -215,6 +256,16 @@ export class WebhookService {
       data: { userId: row.userId, subscriptionId: row.id, type, toStatus: row.status, stripeEventId, data },
     });
   }
+}
+
+/**
+ * The Stripe object an event's order matters within: the customer it belongs to (subscriptions, invoices, checkout
+ * sessions, charges and the customer itself), the product of a price, otherwise the object itself.
+ */
+export function orderingKeyOf(object: Record<string, unknown>): string | null {
+  const idOf = (value: unknown) =>
+    typeof value === 'string' ? value : value && typeof value === 'object' && typeof (value as { id?: unknown }).id === 'string' ? (value as { id: string }).id : null;
+  return idOf(object.customer) ?? (object.object === 'price' ? idOf(object.product) : null) ?? idOf(object.id);
 }
 
 /** A signed body is still checked for the envelope every later step relies on, before it is stored. */
