@@ -26,6 +26,24 @@ export function poolUsage(prisma: Db): PoolUsage | null {
   return pool ? { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount } : null;
 }
 
+/**
+ * Counts the statements a client sends to PostgreSQL (BEGIN and COMMIT included), for the benchmark. Call it
+ * before the first query: connections opened earlier are not counted.
+ */
+export function countStatements(prisma: Db): () => number {
+  const pool = pools.get(prisma);
+  if (!pool) throw new Error('countStatements needs a client made by createPrismaClient');
+  let statements = 0;
+  pool.on('connect', (client) => {
+    const query = client.query;
+    client.query = function (this: pg.PoolClient, ...args: unknown[]) {
+      statements++;
+      return (query as (...args: unknown[]) => unknown).apply(this, args);
+    } as typeof client.query;
+  });
+  return () => statements;
+}
+
 export function createPrismaClient(
   connectionString: string,
   options: { poolSize?: number; connectTimeoutMs?: number; onQuery?: (event: QueryEvent) => void } = {},
