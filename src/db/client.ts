@@ -1,4 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { PrismaClient, Prisma } from '../generated/prisma/client.js';
 
@@ -19,6 +20,25 @@ export interface PoolUsage {
 }
 
 const pools = new WeakMap<Db, pg.Pool>();
+
+/** Distinct statements a connection keeps prepared; past this, further shapes run unnamed (parsed each time). */
+const MAX_PREPARED_STATEMENTS = 1000;
+
+/**
+ * Names each distinct statement text so every connection parses and plans it once, then only binds and executes
+ * it. The application sends a bounded set of shapes; the cap keeps an unexpected stream of new texts from growing
+ * every connection's cache without end.
+ */
+function preparedStatementNames(): (query: { sql: string }) => string | undefined {
+  const names = new Map<string, string>();
+  return ({ sql }) => {
+    const known = names.get(sql);
+    if (known !== undefined || names.size >= MAX_PREPARED_STATEMENTS) return known;
+    const name = `p${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
+    names.set(sql, name);
+    return name;
+  };
+}
 
 /** Connections of a client's pool: open, idle (so in use = total - idle) and requests waiting for one. */
 export function poolUsage(prisma: Db): PoolUsage | null {
@@ -54,7 +74,7 @@ export function createPrismaClient(
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs,
   });
-  const adapter = new PrismaPg(pool, { disposeExternalPool: true });
+  const adapter = new PrismaPg(pool, { disposeExternalPool: true, statementNameGenerator: preparedStatementNames() as (query: { sql: string }) => string });
   if (!options.onQuery) {
     const client = new PrismaClient({ adapter });
     pools.set(client, pool);
