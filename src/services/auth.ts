@@ -6,6 +6,7 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { Config } from '../config.js';
 import { AuthenticationError, AuthenticationUnavailableError } from './errors.js';
 import { describeTextProblem } from './text.js';
@@ -25,10 +26,11 @@ export const CLOCK_SKEW_SECONDS = 60;
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 export function createTokenVerifier(auth: Config['auth']): TokenVerifier {
-  const keys: Uint8Array | JWTVerifyGetKey | null = auth.jwksUrl
+  // A KeyObject, made once: given raw bytes, jose imports the HMAC key again on every verification.
+  const keys: KeyObject | JWTVerifyGetKey | null = auth.jwksUrl
     ? createRemoteJWKSet(new URL(auth.jwksUrl), { timeoutDuration: 3000, cooldownDuration: 30_000 })
     : auth.jwtSecret
-      ? new TextEncoder().encode(auth.jwtSecret)
+      ? createSecretKey(Buffer.from(auth.jwtSecret, 'utf8'))
       : null;
   const algorithms = auth.jwksUrl ? ['RS256', 'ES256'] : ['HS256'];
 
@@ -36,7 +38,7 @@ export function createTokenVerifier(auth: Config['auth']): TokenVerifier {
     if (!keys) throw new AuthenticationError('Authentication is not configured on this server');
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, keys as Uint8Array, {
+      ({ payload } = await jwtVerify(token, keys as KeyObject, {
         algorithms,
         issuer: auth.issuer,
         audience: auth.audience,
