@@ -297,8 +297,8 @@ async function main() {
     DATABASE_POOL_SIZE: '20',
     GRAPHQL_MAX_COST: '100000',
   });
-  // Request logs are written synchronously as on stdout in production, but not onto this terminal.
-  const log = createLogger(config.logLevel, {}, pino.destination({ dest: '/dev/null', sync: true }));
+  // Request logs are written as on stdout in production, but not onto this terminal.
+  const log = createLogger(config.logLevel, {}, pino.destination({ dest: '/dev/null', sync: false }));
   const prisma = createPrismaClient(url.toString(), { poolSize: config.database.poolSize });
   const statements = countStatements(prisma);
   const runtime = createRuntime({ config, log, prisma, databaseUrl: url.toString() });
