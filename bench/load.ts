@@ -1,5 +1,5 @@
 import autocannon from 'autocannon';
-import { scenarios, unexpectedAnswers, type BenchContext } from './scenarios.js';
+import { scenarios, type BenchContext, type Tally } from './scenarios.js';
 
 export interface LoadRequest {
   address: string;
@@ -7,30 +7,33 @@ export interface LoadRequest {
   context: BenchContext;
   seconds: number;
   connections: number;
+  /** Requests per second across all connections; unset means as fast as the server answers. */
+  rate?: number;
 }
 
-export type LoadResult = Pick<autocannon.Result, 'errors' | 'timeouts' | 'non2xx'> & {
-  unexpected: { count: number; sample: string };
-  requests: { average: number; total: number };
-  latency: { p50: number; p90: number; p99: number };
-};
+export interface LoadResult {
+  failures: number;
+  tally: Tally;
+  requests: { average: number; total: number; sent: number };
+  latency: { p50: number; p99: number };
+}
 
 process.once('message', async (request: LoadRequest) => {
   const scenario = scenarios.find((candidate) => candidate.name === request.scenario);
   if (!scenario) throw new Error(`unknown scenario ${request.scenario}`);
+  const tally: Tally = { wrong: 0, sample: '', moved: {} };
   const result = await autocannon({
     url: request.address,
     connections: request.connections,
     duration: request.seconds,
-    requests: scenario.requests(request.context),
+    ...(request.rate ? { overallRate: request.rate } : {}),
+    requests: scenario.requests(request.context, tally),
   });
   const summary: LoadResult = {
-    errors: result.errors,
-    timeouts: result.timeouts,
-    non2xx: result.non2xx,
-    unexpected: unexpectedAnswers,
-    requests: { average: result.requests.average, total: result.requests.total },
-    latency: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99 },
+    failures: result.errors + result.timeouts + result.non2xx,
+    tally,
+    requests: { average: result.requests.average, total: result.requests.total, sent: result.requests.sent },
+    latency: { p50: result.latency.p50, p99: result.latency.p99 },
   };
   process.send!(summary, () => process.exit(0));
 });

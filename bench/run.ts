@@ -1,37 +1,45 @@
 /**
- * Load scenarios against the real server on a throwaway embedded PostgreSQL (or BENCH_DATABASE_URL's server).
- * Prints one row per scenario: requests/s, latency percentiles, and errors. Numbers depend on the machine; compare
- * runs on the same one.
+ * Load scenarios against the real server on a throwaway embedded PostgreSQL (or BENCH_DATABASE_URL's server), side
+ * by side with pgbench on the same server, so the figures are ratios that hold on a noisy machine. Every answer is
+ * checked; after the scenarios that move credits the ledger is checked too. Any wrong answer exits non-zero.
  *
- *   npm run bench                      # every scenario, 10 s each
- *   BENCH_SECONDS=5 npm run bench -- deduct-many-users
+ *   npm run bench                          # everything, ~2.5 minutes
+ *   BENCH_SECONDS=4 npm run bench -- viewer deduct-hot-user
+ *   npm run bench -- --json                # machine-readable results on stdout
  */
-import { fork } from 'node:child_process';
-import pg from 'pg';
+import { execFile, execFileSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
-import { createPrismaClient } from '../src/db/client.js';
+import { countStatements, createPrismaClient } from '../src/db/client.js';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { applyMigrations } from '../src/db/migrations.js';
 import { createLogger } from '../src/logger.js';
 import { createRuntime } from '../src/runtime.js';
 import { createApp } from '../src/server.js';
 import { signToken } from '../src/services/auth.js';
-import type { GenerationsService } from '../src/services/generations.js';
-import { createLocalImageProvider, dimensionsFor } from '../src/services/image-providers.js';
-import { scenarios } from './scenarios.js';
 import type { LoadRequest, LoadResult } from './load.js';
+import type { BenchRow } from './rows.js';
+import { HISTORY_PAGE, scenarios, type BenchContext, type Ceiling, type Scenario } from './scenarios.js';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const run = promisify(execFile);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const WARM_UP_SECONDS = 2;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const SECRET = 'bench-secret-that-is-long-enough-for-hs256';
 const USERS = 200;
-const HISTORY_USERS = 20;
-const HISTORY_PER_USER = 15;
-const RENDERS = 10;
+const HISTORY_USERS = 10;
+const STARTING_GRANT = 1_000_000;
+const PGBENCH = '/usr/bin/pgbench';
+const json = process.argv.includes('--json');
+const progress = (text: string) => process.stderr.write(text);
+/** Undone in reverse order when the run fails, so no database server outlives it. */
+const cleanups: (() => Promise<unknown> | void)[] = [];
 
-/** The load comes from a child process so it does not share the server's event loop. */
+/** The load comes from a child process so it does not share the server's event loop or CPU accounting. */
 function runLoad(request: LoadRequest): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const child = fork(new URL('./load.ts', import.meta.url), { execArgv: ['--import', 'tsx'] });
@@ -42,58 +50,250 @@ function runLoad(request: LoadRequest): Promise<LoadResult> {
   });
 }
 
-/** Milliseconds per image the built-in local provider takes at each quality (1:1), averaged over a few renders. */
-async function renderTimes(generations: GenerationsService): Promise<string> {
-  const provider = createLocalImageProvider();
-  const figures: string[] = [];
-  for (const quality of ['STANDARD', 'HD'] as const) {
-    const { width, height } = dimensionsFor('1:1', quality);
-    const started = performance.now();
-    for (let i = 0; i < RENDERS; i++) {
-      await provider.generate({
-        type: 'TEXT_TO_IMAGE',
-        prompt: `render ${i}`,
-        negativePrompt: null,
-        style: generations.options.styles[0],
-        model: generations.options.models[0],
-        quality,
-        width,
-        height,
-        count: 1,
-        seed: `render-${i}`,
-        source: null,
-      });
-    }
-    figures.push(`${quality} ${width}x${height} ${((performance.now() - started) / RENDERS).toFixed(1)} ms/image`);
+// ------------------------------------------------------------------ CPU of the PostgreSQL server, from /proc
+
+const TICKS_PER_SECOND = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
   }
-  return figures.join(', ');
+})();
+
+function statFields(pid: number | string): string[] | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
 }
 
+/**
+ * CPU milliseconds the server has used: the postmaster, its live backends, and (through the postmaster's
+ * children counters) every backend that has exited, such as pgbench's connections.
+ */
+function postgresCpuMs(postmaster: number | null): number | null {
+  if (postmaster === null) return null;
+  const own = statFields(postmaster);
+  if (!own) return null;
+  // Fields after the command: state, ppid, ..., utime(11), stime(12), cutime(13), cstime(14).
+  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = statFields(entry);
+    if (fields && Number(fields[1]) === postmaster) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return (ticks * 1000) / TICKS_PER_SECOND;
+}
+
+async function findPostmaster(client: pg.Client): Promise<number | null> {
+  const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  const fields = statFields(rows[0].pid);
+  return fields ? Number(fields[1]) : null;
+}
+
+const serverCpuMs = () => {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+};
+
+// ------------------------------------------------------------------ pgbench, the ceiling
+
+interface Reference {
+  tps: number;
+  postgresCpuMsPerTransaction: number | null;
+}
+
+async function pgbench(serverUrl: string, postmaster: number | null, admin: pg.Client): Promise<Partial<Record<Ceiling, Reference>> | string> {
+  if (!existsSync(PGBENCH)) return `${PGBENCH} is not installed: no pgbench reference in this run (ratios are left out)`;
+  const database = `pgbench_${randomBytes(4).toString('hex')}`;
+  await admin.query(`CREATE DATABASE ${database}`);
+  const url = new URL(serverUrl);
+  const env = {
+    ...process.env,
+    PGHOST: url.hostname,
+    PGPORT: url.port || '5432',
+    PGUSER: decodeURIComponent(url.username),
+    PGPASSWORD: decodeURIComponent(url.password),
+    PGDATABASE: database,
+  };
+  const references: Partial<Record<Ceiling, Reference>> = {};
+  try {
+    await run(PGBENCH, ['-i', '-s', '2', '-q'], { env });
+    for (const mode of ['-S', '-N'] as const) {
+      const before = postgresCpuMs(postmaster);
+      const { stdout, stderr } = await run(PGBENCH, [mode, '-c', '50', '-j', '2', '-T', String(Math.max(SECONDS, 8)), '-n'], { env });
+      const after = postgresCpuMs(postmaster);
+      const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(stdout)?.[1]);
+      const transactions = Number(/number of transactions actually processed: (\d+)/.exec(stdout)?.[1]);
+      if (!tps || !transactions) {
+        // On a saturated machine 50 connections can take the whole run to open: say so and go on without a ratio.
+        progress(`pgbench ${mode} completed no transaction in ${Math.max(SECONDS, 8)} s${stderr ? ` (${stderr.trim().split('\n').pop()})` : ''}\n`);
+        continue;
+      }
+      references[`pgbench ${mode}`] = {
+        tps,
+        postgresCpuMsPerTransaction: before !== null && after !== null && transactions ? (after - before) / transactions : null,
+      };
+      progress(`pgbench ${mode}: ${Math.round(tps)} tps\n`);
+    }
+  } finally {
+    await admin.query(`DROP DATABASE ${database} WITH (FORCE)`);
+  }
+  return references;
+}
+
+// ------------------------------------------------------------------ checks after the scenarios that move credits
+
+/**
+ * Every movement the load generator saw confirmed is in the ledger once, at the price; nothing beyond the requests
+ * still in flight when the load stopped was charged; each balance equals its ledger; a retried key moves nothing.
+ */
+async function checkMovements(
+  db: pg.Client,
+  scenario: Scenario,
+  result: LoadResult,
+  context: BenchContext,
+  totalsBefore: Map<string, number>,
+  address: string,
+  connections: number,
+): Promise<string[]> {
+  const problems: string[] = [];
+  const kind = scenario.moves!;
+  const { rows } = await db.query<{ userId: string; rows: string; charged: string; wrong: string; total: number }>(
+    `SELECT t."userId", count(*) AS rows, -sum(t.amount) AS charged, count(*) FILTER (WHERE t.amount <> $2) AS wrong,
+            b."allowanceRemaining" + b."grantedRemaining" AS total
+     FROM "CreditTransaction" t JOIN "CreditBalance" b USING ("userId")
+     WHERE t."idempotencyKey" LIKE $1 GROUP BY t."userId", b."allowanceRemaining", b."grantedRemaining"`,
+    [`client:${kind}:${context.keyPrefix}-%`, -context.cost],
+  );
+  const byUser = new Map(rows.map((row) => [row.userId, row]));
+  const indexes = new Set([...Object.keys(result.tally.moved).map(Number)]);
+  context.users.forEach((user, index) => byUser.has(user.id) && indexes.add(index));
+  let inFlight = 0;
+  for (const index of indexes) {
+    const user = context.users[index];
+    const row = byUser.get(user.id);
+    const confirmed = result.tally.moved[index] ?? 0;
+    const recorded = Number(row?.rows ?? 0);
+    if (recorded < confirmed) problems.push(`${user.email}: ${confirmed} confirmed but ${recorded} in the ledger`);
+    inFlight += recorded - confirmed;
+    if (Number(row?.wrong ?? 0) > 0) problems.push(`${user.email}: ${row!.wrong} rows at another price`);
+    const expected = totalsBefore.get(user.id)! - Number(row?.charged ?? 0);
+    if (row && row.total !== expected) problems.push(`${user.email}: balance ${row.total}, expected ${expected} (double spend?)`);
+  }
+  if (inFlight > connections) problems.push(`${inFlight} movements beyond the confirmed ones (at most ${connections} were in flight)`);
+  const { rows: mismatched } = await db.query(
+    `SELECT b."userId" FROM "CreditBalance" b
+     LEFT JOIN LATERAL (SELECT "balanceAfter" FROM "CreditTransaction" t WHERE t."userId" = b."userId" ORDER BY t.id DESC LIMIT 1) last ON true
+     LEFT JOIN LATERAL (SELECT sum(amount) AS total FROM "CreditTransaction" t WHERE t."userId" = b."userId") ledger ON true
+     WHERE b."allowanceRemaining" + b."grantedRemaining" <> coalesce(ledger.total, 0)
+        OR b."allowanceRemaining" + b."grantedRemaining" <> coalesce(last."balanceAfter", 0)
+        OR b."allowanceRemaining" < 0 OR b."grantedRemaining" < 0`,
+  );
+  if (mismatched.length) problems.push(`${mismatched.length} balances differ from their ledger`);
+
+  // A retry with a key that was already used answers the first result and charges nothing.
+  const { rows: sample } = await db.query<{ userId: string; idempotencyKey: string }>(
+    `SELECT "userId", "idempotencyKey" FROM "CreditTransaction" WHERE "idempotencyKey" LIKE $1 ORDER BY random() LIMIT 10`,
+    [`client:${kind}:${context.keyPrefix}-%`],
+  );
+  for (const { userId, idempotencyKey } of sample) {
+    const index = context.users.findIndex((user) => user.id === userId);
+    const mutation = kind === 'deduct' ? 'deductCredits(input: $input) { ... on CreditMovement { replayed } }' : 'reserveCredits(input: $input) { ... on ReservationResult { replayed } }';
+    const response = await fetch(`${address}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${context.tokens[index]}` },
+      body: JSON.stringify({
+        query: `mutation($input: ${kind === 'deduct' ? 'DeductCreditsInput' : 'ReserveCreditsInput'}!) { result: ${mutation} }`,
+        variables: { input: { operation: 'AI_TEXT_CHAT', idempotencyKey: idempotencyKey.replace(`client:${kind}:`, '') } },
+      }),
+    });
+    const body = (await response.json()) as { data?: { result?: { replayed?: boolean } } };
+    if (body.data?.result?.replayed !== true) problems.push(`a retried key was not replayed: ${JSON.stringify(body).slice(0, 200)}`);
+  }
+  const { rows: after } = await db.query<{ count: string }>(`SELECT count(*) FROM "CreditTransaction" WHERE "idempotencyKey" LIKE $1`, [
+    `client:${kind}:${context.keyPrefix}-%`,
+  ]);
+  if (Number(after[0].count) !== rows.reduce((sum, row) => sum + Number(row.rows), 0)) problems.push('a retried key moved credits again');
+  return problems;
+}
+
+async function balanceTotals(db: pg.Client): Promise<Map<string, number>> {
+  const { rows } = await db.query<{ userId: string; total: number }>(
+    `SELECT "userId", "allowanceRemaining" + "grantedRemaining" AS total FROM "CreditBalance"`,
+  );
+  return new Map(rows.map((row) => [row.userId, row.total]));
+}
+
+// ------------------------------------------------------------------ the run
+
+const round = (value: number | null, digits = 2) => (value === null || !Number.isFinite(value) ? null : Number(value.toFixed(digits)));
+const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
+
 async function main() {
-  const only = process.argv.slice(2);
-  const selected = scenarios.filter((scenario) => only.length === 0 || only.includes(scenario.name));
-  if (selected.length === 0) {
-    console.error(`Unknown scenario. Choose from: ${scenarios.map((scenario) => scenario.name).join(', ')}`);
+  const only = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
+  const known = [...scenarios.map((scenario) => scenario.name), 'pgbench', 'backlog'];
+  const unknown = only.filter((name) => !known.includes(name));
+  if (unknown.length) {
+    console.error(`Unknown scenario ${unknown.join(', ')}. Choose from: ${known.join(', ')}`);
     process.exit(2);
   }
+  const wanted = (name: string) => only.length === 0 || only.includes(name);
+  const selected = scenarios.filter((scenario) => wanted(scenario.name));
 
   const dir = `.data/bench-postgres-${process.pid}`;
   const storageDir = `.data/bench-storage-${process.pid}`;
-  const embedded = process.env.BENCH_DATABASE_URL
-    ? null
-    : await startEmbeddedPostgres({ dir, persistent: false });
+  const embedded = process.env.BENCH_DATABASE_URL ? null : await startEmbeddedPostgres({ dir, persistent: false });
+  cleanups.push(
+    () => (embedded ? rmSync(dir, { recursive: true, force: true }) : undefined),
+    () => embedded?.stop(),
+  );
   const serverUrl = process.env.BENCH_DATABASE_URL ?? embedded!.url;
   const database = `bench_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
+  cleanups.push(() => admin.end());
+  const postmaster = await findPostmaster(admin);
+  const rows: BenchRow[] = [];
+  const problems: string[] = [];
+  const notes: string[] = [];
+
+  let references: Partial<Record<Ceiling, Reference>> = {};
+  if (selected.some((scenario) => scenario.ceiling) || wanted('pgbench')) {
+    const measured = await pgbench(serverUrl, postmaster, admin);
+    if (typeof measured === 'string') notes.push(measured);
+    else references = measured;
+    for (const ceiling of ['pgbench -S', 'pgbench -N'] as const) {
+      if (typeof measured !== 'string' && !references[ceiling]) notes.push(`${ceiling} completed no transaction: no ratio to it in this run`);
+    }
+    for (const [name, reference] of Object.entries(references)) {
+      rows.push({
+        scenario: name,
+        'req/s': Math.round(reference.tps),
+        'p50 ms': null,
+        'p99 ms': null,
+        'SQL/req': name === 'pgbench -S' ? 1 : 5,
+        'server CPU ms/req': null,
+        'PG CPU ms/req': round(reference.postgresCpuMsPerTransaction, 3),
+        ratio: null,
+        target: null,
+        met: null,
+      });
+    }
+  }
+
   await admin.query(`CREATE DATABASE ${database}`);
   const url = new URL(serverUrl);
   url.pathname = `/${database}`;
   await applyMigrations(url.toString());
+  const db = new pg.Client({ connectionString: url.toString() });
+  await db.connect();
 
   const config = loadConfig({
     NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'info',
     AUTH_JWT_SECRET: SECRET,
     STORAGE_SIGNING_SECRET: SECRET,
     STORAGE_LOCAL_DIR: storageDir,
@@ -104,77 +304,145 @@ async function main() {
     DATABASE_POOL_SIZE: '20',
     GRAPHQL_MAX_COST: '100000',
   });
-  const log = createLogger(config.logLevel);
+  // Request logs are written as on stdout in production, but not onto this terminal.
+  const log = createLogger(config.logLevel, {}, pino.destination({ dest: '/dev/null', sync: false }));
   const prisma = createPrismaClient(url.toString(), { poolSize: config.database.poolSize });
+  const statements = countStatements(prisma);
   const runtime = createRuntime({ config, log, prisma, databaseUrl: url.toString() });
   const app = await createApp({ config, log, prisma, services: runtime.services });
+  let served = 0;
+  app.addHook('onResponse', async (request) => {
+    if (request.url.startsWith('/graphql')) served++;
+  });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   await runtime.start();
 
-  process.stdout.write(`Preparing ${USERS} users, ${HISTORY_USERS} of them with ${HISTORY_PER_USER} rendered generations… `);
-  const tokens: string[] = [];
-  const userIds: string[] = [];
+  progress(`Preparing ${USERS} users, ${HISTORY_USERS} of them with ${HISTORY_PAGE} rendered generations… `);
+  const shared: BenchContext = {
+    tokens: [],
+    users: [],
+    historyUsers: HISTORY_USERS,
+    adminToken: await signToken(SECRET, { sub: 'bench-admin', email: 'bench-admin@example.com', emailVerified: true }, { expiresIn: '2h' }),
+    keyPrefix: `bench-${randomBytes(3).toString('hex')}`,
+    cost: await runtime.services.credits.costOf('AI_TEXT_CHAT'),
+  };
   for (let i = 0; i < USERS; i++) {
-    const user = await runtime.services.users.createUser({ email: `bench-${i}@example.com` });
-    userIds.push(user.id);
+    const email = `bench-${i}@example.com`;
+    const user = await runtime.services.users.createUser({ email });
     await prisma.user.update({ where: { id: user.id }, data: { externalAuthId: `bench-${i}` } });
-    await runtime.services.credits.grant(user.id, { amount: 1_000_000, source: 'PROMOTION', reason: 'bench' });
-    tokens.push(await signToken(SECRET, { sub: `bench-${i}`, email: `bench-${i}@example.com` }, { expiresIn: '2h' }));
+    await runtime.services.credits.grant(user.id, { amount: STARTING_GRANT, source: 'PROMOTION', reason: 'bench' });
+    shared.users.push({ id: user.id, email });
+    shared.tokens.push(await signToken(SECRET, { sub: `bench-${i}`, email }, { expiresIn: '2h' }));
   }
-  const historyTokens = tokens.slice(0, HISTORY_USERS);
-  for (const userId of userIds.slice(0, HISTORY_USERS)) {
-    for (let i = 0; i < HISTORY_PER_USER; i++) {
-      const { generation } = await runtime.services.generations.create(userId, { prompt: `history ${i}` });
+  for (const user of shared.users.slice(0, HISTORY_USERS)) {
+    for (let i = 0; i < HISTORY_PAGE; i++) {
+      const { generation } = await runtime.services.generations.create(user.id, { prompt: `history ${i}` });
       await runtime.services.generations.run(generation.id);
     }
   }
-  const adminToken = await signToken(SECRET, { sub: 'bench-admin', email: 'bench-admin@example.com', emailVerified: true }, { expiresIn: '2h' });
-  console.log('done.\n');
+  progress('done.\n');
 
-  const rows: Record<string, string | number>[] = [];
+  let runs = 0;
+  const measure = async (scenario: Scenario, label: string, options: { rate?: number; seconds?: number } = {}) => {
+    const { rate, seconds = SECONDS } = options;
+    // A paced run needs only as many connections as requests in flight; autocannon cannot pace below one per second each.
+    const connections = Math.min(scenario.connections ?? CONNECTIONS, rate ? Math.max(1, Math.floor(rate / 5)) : Infinity);
+    const context = { ...shared, keyPrefix: `${shared.keyPrefix}-${++runs}` };
+    const totalsBefore = scenario.moves ? await balanceTotals(db) : new Map<string, number>();
+    const before = { statements: statements(), served, server: serverCpuMs(), postgres: postgresCpuMs(postmaster) };
+    progress(`${label} (${seconds} s, ${connections} connections${rate ? `, ${rate} req/s` : ''})… `);
+    const result = await runLoad({ address, scenario: scenario.name, context, seconds, connections, rate });
+    // autocannon stops at the deadline with requests still in flight; they finish before the counters are read.
+    const deadline = Date.now() + 10_000;
+    while (served - before.served < result.requests.sent && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    const requests = served - before.served;
+    const postgresAfter = postgresCpuMs(postmaster);
+    progress(`${Math.round(result.requests.average)} req/s\n`);
+    if (result.failures || result.tally.wrong) {
+      problems.push(`${label}: ${result.failures} failed requests, ${result.tally.wrong} wrong answers${result.tally.sample ? `, e.g. ${result.tally.sample}` : ''}`);
+    }
+    if (result.requests.total === 0) problems.push(`${label}: no request completed`);
+    if (scenario.moves) {
+      const found = await checkMovements(db, scenario, result, context, totalsBefore, address, connections);
+      for (const problem of found) problems.push(`${label}: ${problem}`);
+    }
+    return {
+      result,
+      perRequest: {
+        statements: (statements() - before.statements) / requests,
+        server: (serverCpuMs() - before.server) / requests,
+        postgres: before.postgres !== null && postgresAfter !== null ? (postgresAfter - before.postgres) / requests : null,
+      },
+    };
+  };
+
   for (const scenario of selected) {
-    process.stdout.write(`${scenario.name}: ${scenario.description} (${SECONDS} s, ${CONNECTIONS} connections)… `);
-    const result = await runLoad({
-      address,
-      scenario: scenario.name,
-      context: { tokens, historyTokens, adminToken },
-      seconds: SECONDS,
-      connections: CONNECTIONS,
-    });
-    // autocannon stops at the deadline with requests still in flight; let them finish before the next scenario.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const failures = result.errors + result.timeouts + result.non2xx + result.unexpected.count;
-    if (result.unexpected.count) console.warn(`\n  unexpected answers, e.g. ${result.unexpected.sample}`);
-    console.log(`${Math.round(result.requests.average)} req/s`);
+    // The first requests of a kind pay for compiling query plans and warming the JIT; they are not measured.
+    await measure(scenario, `${scenario.name} warm-up`, { seconds: WARM_UP_SECONDS });
+    const peak = await measure(scenario, scenario.name);
+    const reference = scenario.ceiling ? references[scenario.ceiling.of] : undefined;
+    const ratio = reference ? peak.result.requests.average / reference.tps : null;
     rows.push({
       scenario: scenario.name,
-      'req/s': Math.round(result.requests.average),
-      'p50 ms': result.latency.p50,
-      'p90 ms': result.latency.p90,
-      'p99 ms': result.latency.p99,
-      requests: result.requests.total,
-      failures,
+      'req/s': Math.round(peak.result.requests.average),
+      'p50 ms': peak.result.latency.p50,
+      'p99 ms': peak.result.latency.p99,
+      'SQL/req': round(peak.perRequest.statements),
+      'server CPU ms/req': round(peak.perRequest.server, 3),
+      'PG CPU ms/req': round(peak.perRequest.postgres, 3),
+      ratio: ratio === null ? null : `${percent(ratio)} of ${scenario.ceiling!.of}`,
+      target: scenario.ceiling ? `>= ${percent(scenario.ceiling.target)}` : null,
+      met: ratio === null ? null : ratio >= scenario.ceiling!.target,
     });
+    if (scenario.paced) {
+      const rate = Math.max(1, Math.round(peak.result.requests.average * scenario.paced.share));
+      const paced = await measure(scenario, `${scenario.name} at ${percent(scenario.paced.share)} of peak`, { rate });
+      rows.push({
+        scenario: `${scenario.name} @${Math.round(scenario.paced.share * 100)}%`,
+        'req/s': Math.round(paced.result.requests.average),
+        'p50 ms': paced.result.latency.p50,
+        'p99 ms': paced.result.latency.p99,
+        'SQL/req': round(paced.perRequest.statements),
+        'server CPU ms/req': round(paced.perRequest.server, 3),
+        'PG CPU ms/req': round(paced.perRequest.postgres, 3),
+        ratio: null,
+        target: `p99 < ${scenario.paced.p99Ms} ms`,
+        met: paced.result.latency.p99 < scenario.paced.p99Ms,
+      });
+    }
   }
-  console.log();
-  console.table(rows);
-
-  console.log(`local provider render time: ${await renderTimes(runtime.services.generations)}`);
-  const mismatches = await runtime.services.credits.reconcile();
-  console.log(`ledger check after the run: ${mismatches.length} mismatched balances`);
 
   await app.close();
   await runtime.stop();
   await prisma.$disconnect();
+  await db.end();
   await admin.query(`DROP DATABASE ${database} WITH (FORCE)`);
   await admin.end();
   await embedded?.stop();
   if (embedded) rmSync(dir, { recursive: true, force: true });
   rmSync(storageDir, { recursive: true, force: true });
-  process.exit(mismatches.length ? 1 : 0);
+
+  // The background work (webhook backlog, job pickup, cold start) measures itself on its own database.
+  if (wanted('backlog') && existsSync(new URL('./backlog.ts', import.meta.url))) {
+    progress('background scenarios…\n');
+    const backlogModule = './backlog.js';
+    const { runBacklogScenarios } = (await import(backlogModule)) as { runBacklogScenarios: () => Promise<BenchRow[]> };
+    rows.push(...(await runBacklogScenarios()));
+  }
+
+  if (json) {
+    console.log(JSON.stringify({ seconds: SECONDS, connections: CONNECTIONS, rows, notes, problems }, null, 2));
+  } else {
+    for (const note of notes) console.log(note);
+    console.table(rows);
+    console.log('SQL/req counts every statement sent, BEGIN and COMMIT included (pgbench -N: BEGIN, UPDATE, SELECT, INSERT, END).');
+    for (const problem of problems) console.error(`WRONG: ${problem}`);
+  }
+  process.exit(problems.length ? 1 : 0);
 }
 
-main().catch((error) => {
+main().catch(async (error) => {
   console.error(error);
+  for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
   process.exit(1);
 });

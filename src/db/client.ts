@@ -1,4 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { PrismaClient, Prisma } from '../generated/prisma/client.js';
 
@@ -20,10 +21,47 @@ export interface PoolUsage {
 
 const pools = new WeakMap<Db, pg.Pool>();
 
+/** Distinct statements a connection keeps prepared; past this, further shapes run unnamed (parsed each time). */
+const MAX_PREPARED_STATEMENTS = 1000;
+
+/**
+ * Names each distinct statement text so every connection parses and plans it once, then only binds and executes
+ * it. The application sends a bounded set of shapes; the cap keeps an unexpected stream of new texts from growing
+ * every connection's cache without end.
+ */
+function preparedStatementNames(): (query: { sql: string }) => string | undefined {
+  const names = new Map<string, string>();
+  return ({ sql }) => {
+    const known = names.get(sql);
+    if (known !== undefined || names.size >= MAX_PREPARED_STATEMENTS) return known;
+    const name = `p${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
+    names.set(sql, name);
+    return name;
+  };
+}
+
 /** Connections of a client's pool: open, idle (so in use = total - idle) and requests waiting for one. */
 export function poolUsage(prisma: Db): PoolUsage | null {
   const pool = pools.get(prisma);
   return pool ? { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount } : null;
+}
+
+/**
+ * Counts the statements a client sends to PostgreSQL (BEGIN and COMMIT included), for the benchmark. Call it
+ * before the first query: connections opened earlier are not counted.
+ */
+export function countStatements(prisma: Db): () => number {
+  const pool = pools.get(prisma);
+  if (!pool) throw new Error('countStatements needs a client made by createPrismaClient');
+  let statements = 0;
+  pool.on('connect', (client) => {
+    const query = client.query;
+    client.query = function (this: pg.PoolClient, ...args: unknown[]) {
+      statements++;
+      return (query as (...args: unknown[]) => unknown).apply(this, args);
+    } as typeof client.query;
+  });
+  return () => statements;
 }
 
 export function createPrismaClient(
@@ -36,7 +74,7 @@ export function createPrismaClient(
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs,
   });
-  const adapter = new PrismaPg(pool, { disposeExternalPool: true });
+  const adapter = new PrismaPg(pool, { disposeExternalPool: true, statementNameGenerator: preparedStatementNames() as (query: { sql: string }) => string });
   if (!options.onQuery) {
     const client = new PrismaClient({ adapter });
     pools.set(client, pool);

@@ -10,11 +10,16 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'The signed-in user, or null for anonymous callers.',
     resolve: (query, _root, _args, context) => {
-      if (context.viewer) return context.prisma.user.findUnique({ ...query, where: { id: context.viewer.id } });
-      // Nothing to load for an anonymous caller; reading the planned selection tells plugin-prisma's development
-      // check that leaving it unused is deliberate (it would otherwise fail the request).
-      void { ...query };
-      return null;
+      if (!context.viewer) {
+        // Reading the planned selection tells plugin-prisma's development check that leaving it unused is deliberate.
+        void { ...query };
+        return null;
+      }
+      // Authentication read this request's user row: a query for its own columns is answered from it, one that
+      // asks for relations (balance, subscription) reads them with the row in one statement.
+      const { include, select } = query as { include?: object; select?: object };
+      if (!select && (!include || Object.keys(include).length === 0)) return context.viewer;
+      return context.prisma.user.findUnique({ ...query, where: { id: context.viewer.id } });
     },
   }),
   users: t.withAuth({ admin: true }).prismaConnection({

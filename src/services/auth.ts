@@ -6,6 +6,7 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { User } from '../generated/prisma/client.js';
 import { AccountBannedError, AuthenticationError, AuthenticationUnavailableError, type DomainError } from './errors.js';
@@ -94,10 +95,11 @@ async function verifyAuthJsSession(token: string, authJs: NonNullable<Config['au
 }
 
 function createSignedTokenVerifier(auth: Config['auth']): TokenVerifier {
-  const keys: Uint8Array | JWTVerifyGetKey | null = auth.jwksUrl
+  // A KeyObject, made once: given raw bytes, jose imports the HMAC key again on every verification.
+  const keys: KeyObject | JWTVerifyGetKey | null = auth.jwksUrl
     ? createRemoteJWKSet(new URL(auth.jwksUrl), { timeoutDuration: 3000, cooldownDuration: 30_000 })
     : auth.jwtSecret
-      ? new TextEncoder().encode(auth.jwtSecret)
+      ? createSecretKey(Buffer.from(auth.jwtSecret, 'utf8'))
       : null;
   const algorithms = auth.jwksUrl ? ['RS256', 'ES256'] : ['HS256'];
 
@@ -109,7 +111,7 @@ function createSignedTokenVerifier(auth: Config['auth']): TokenVerifier {
     }
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, keys as Uint8Array, {
+      ({ payload } = await jwtVerify(token, keys as KeyObject, {
         algorithms,
         issuer: auth.issuer,
         audience: auth.audience,

@@ -22,7 +22,7 @@ import {
   NotFoundError,
   ValidationError,
 } from './errors.js';
-import { isUuid } from './ids.js';
+import { isUuid, uuidv7 } from './ids.js';
 import { auditReason, idempotencyKey, integerBetween, jsonObjectOfAtMost, parseInput } from './validation.js';
 import type { RateLimiter } from './rate-limit.js';
 
@@ -193,6 +193,31 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
+interface DeductOutcome {
+  outcome: 'DONE' | 'REPLAY' | 'INSUFFICIENT' | 'PRICE' | 'SLOW';
+  available: number | null;
+  unit_cost: number | null;
+  balance: Record<string, unknown> | null;
+  entry: Record<string, unknown> | null;
+}
+
+/** A timestamp(3) column as to_jsonb writes it (UTC, without a zone), or null. */
+const utc = (value: unknown): Date | null => (typeof value === 'string' ? new Date(`${value}Z`) : null);
+
+function balanceRow(json: Record<string, unknown>): CreditBalance {
+  return {
+    ...(json as unknown as CreditBalance),
+    periodStart: utc(json.periodStart)!,
+    nextResetAt: utc(json.nextResetAt)!,
+    allowanceRenewsUntil: utc(json.allowanceRenewsUntil),
+    updatedAt: utc(json.updatedAt)!,
+  };
+}
+
+function ledgerRow(json: Record<string, unknown>): CreditTransaction {
+  return { ...(json as unknown as CreditTransaction), createdAt: utc(json.createdAt)! };
+}
+
 const fingerprint = (request: unknown) => createHash('sha256').update(canonicalJson(request)).digest('hex');
 
 /**
@@ -335,6 +360,7 @@ class LockedAccount {
 export class CreditsService {
   private readonly now: () => Date;
   private readonly spendInput: ReturnType<typeof spendInputSchema>;
+  private readonly unitCosts = new Map<string, number>();
 
   constructor(private readonly deps: CreditsServiceDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -356,18 +382,38 @@ export class CreditsService {
    * key or the server's own flows may name an amount.
    */
   async priceOf(principal: Principal, input: SpendInput, db: Db | Tx = this.deps.prisma): Promise<number> {
+    this.validateSpend(principal, input);
+    return this.priceFrom(input, await this.costOf(input.operation, db));
+  }
+
+  private validateSpend(principal: Principal, input: SpendInput) {
     if (input.amount != null && (principal.kind === 'USER' || principal.kind === 'ADMIN')) {
       throw new ForbiddenError('Only a service API key may set amount: users pay the configured price (feature cost x quantity)');
     }
     parseInput(this.spendInput, input);
-    const cost = await this.costOf(input.operation, db);
+  }
+
+  private priceFrom(input: SpendInput, unitCost: number): number {
     if (input.amount != null) {
       if (input.quantity != null) throw ValidationError.forField('quantity', 'give either amount or quantity, not both');
       return input.amount;
     }
-    const amount = cost * (input.quantity ?? 1);
+    const amount = unitCost * (input.quantity ?? 1);
     if (amount > MAX_AMOUNT) throw ValidationError.forField('quantity', `costs more than ${MAX_AMOUNT} credits`);
     return amount;
+  }
+
+  /**
+   * The cost of an operation as last read here. Only a deduction uses it, and credit_deduct checks it against the
+   * current cost in the statement that spends, so a stale entry costs a second call, never a wrong price.
+   */
+  private async cachedCostOf(operation: string): Promise<number> {
+    const known = this.unitCosts.get(operation);
+    if (known !== undefined) return known;
+    const cost = await this.costOf(operation);
+    if (this.unitCosts.size >= 1000) this.unitCosts.clear();
+    this.unitCosts.set(operation, cost);
+    return cost;
   }
 
   /** A service key names its user: an unknown or deleted one is not found. Signed-in users were checked at sign-in. */
@@ -553,25 +599,49 @@ export class CreditsService {
 
   // ------------------------------------------------------------------ spending
 
-  /** Spends credits for `userId` at once. */
+  /**
+   * Spends credits for `userId` at once: one call of credit_deduct (see its migration), which locks the balance,
+   * replays a used key, checks the price, draws and appends the ledger row. The general path below handles what the
+   * function leaves to it (a user with no account yet, a period to roll over).
+   */
   async deduct(principal: Principal, userId: string, input: SpendInput): Promise<Movement> {
-    const amount = await this.priceOf(principal, input);
+    this.validateSpend(principal, input);
+    let unitCost = await this.cachedCostOf(input.operation);
     await this.assertServable(principal, userId);
     const key = clientKeyFor(principal, 'deduct', input.idempotencyKey);
-    const requestHash = key ? fingerprint({ userId, operation: input.operation, amount, details: input.details ?? null }) : null;
     await this.deps.rateLimiter.consume(`credits:${userId}`);
-
-    // Answers that committed state already settles need no lock: a used key replays, and a balance that lacks the
-    // credits refuses. Anything else is decided again under the lock.
-    const [used, snapshot] = await Promise.all([
-      this.findByKey(this.deps.prisma, userId, key),
-      this.deps.prisma.creditBalance.findUnique({ where: { userId } }),
-    ]);
-    if (used) return this.replayedMovement(this.checkReplay(used, requestHash));
-    if (snapshot && snapshot.nextResetAt > this.now() && available(snapshot) < amount) {
-      throw new InsufficientCreditsError(amount, available(snapshot));
+    for (let attempt = 0; ; attempt++) {
+      const amount = this.priceFrom(input, unitCost);
+      const requestHash = key ? fingerprint({ userId, operation: input.operation, amount, details: input.details ?? null }) : null;
+      if (!isUuid(userId)) throw new NotFoundError('User', userId);
+      const [result] = await this.deps.prisma.$queryRaw<DeductOutcome[]>`
+        SELECT * FROM credit_deduct(${userId}::uuid, ${uuidv7()}::uuid, ${input.operation}, ${unitCost}::integer,
+          ${amount}::integer, ${key}, ${requestHash}, ${principal.kind === 'SERVICE' ? principal.apiKeyId : null}::uuid,
+          ${JSON.stringify(input.details ?? {})}::jsonb, ${this.now().toISOString()}::timestamp)`;
+      switch (result.outcome) {
+        case 'DONE':
+          return { transaction: ledgerRow(result.entry!), balance: balanceRow(result.balance!), replayed: false };
+        case 'REPLAY':
+          return { transaction: this.checkReplay(ledgerRow(result.entry!), requestHash), balance: balanceRow(result.balance!), replayed: true };
+        case 'INSUFFICIENT':
+          throw new InsufficientCreditsError(amount, result.available!);
+        case 'PRICE':
+          // The cost changed since it was cached (on this instance or another): price again at the current one.
+          this.unitCosts.delete(input.operation);
+          if (result.unit_cost === null || attempt >= 3) unitCost = await this.costOf(input.operation);
+          else unitCost = result.unit_cost;
+          this.unitCosts.set(input.operation, unitCost);
+          continue;
+        case 'SLOW':
+          return this.deductLocked(principal, userId, input, key);
+      }
     }
+  }
 
+  /** The general path of a deduction: a transaction through the locked account, which opens and rolls it over. */
+  private async deductLocked(principal: Principal, userId: string, input: SpendInput, key: string | null): Promise<Movement> {
+    const amount = await this.priceOf(principal, input);
+    const requestHash = key ? fingerprint({ userId, operation: input.operation, amount, details: input.details ?? null }) : null;
     return this.idempotent(
       userId,
       key,

@@ -1,0 +1,150 @@
+import { createPrismaClient, type Db } from '../src/db/client.js';
+import { createLogger } from '../src/logger.js';
+import { createRuntime, type Runtime } from '../src/runtime.js';
+import { createApp } from '../src/server.js';
+import { startTestApp, type TestApp } from './support/app.js';
+
+let api: TestApp;
+
+beforeAll(async () => {
+  api = await startTestApp({ CREDITS_RATE_LIMIT_PER_MINUTE: '1000000' });
+});
+afterAll(async () => {
+  await api?.close();
+});
+
+/** The statements one request sends, BEGIN and COMMIT included. */
+async function statementsOf(query: string, variables: Record<string, unknown>, token: string) {
+  api.db.queries.length = 0;
+  const response = await api.graphql(query, variables, token);
+  expect(response.body.errors).toBeUndefined();
+  return { statements: api.db.queries.length, data: response.body.data };
+}
+
+const VIEWER = `{ viewer { id email creditBalance { total } subscription { status } } }`;
+const DEDUCT = `mutation($key: String) { deductCredits(input: { operation: "AI_TEXT_CHAT", idempotencyKey: $key }) {
+  __typename ... on CreditMovement { replayed balance { total } transaction { amount } } } }`;
+
+describe('SQL statements per request', () => {
+  it('the viewer with balance and subscription: the authentication read and one joined read', async () => {
+    const { token } = await api.signUp('counted-viewer');
+    const { statements, data } = await statementsOf(VIEWER, {}, token);
+    expect(data.viewer).toMatchObject({ email: 'counted-viewer@example.com', creditBalance: { total: 10 }, subscription: null });
+    expect(statements).toBe(2);
+    expect((await statementsOf(`{ viewer { id email } }`, {}, token)).statements).toBe(1);
+  });
+
+  it('deductCredits: the authentication read and one call that locks, checks, draws and appends', async () => {
+    const { token } = await api.signUp('counted-deduct');
+    await statementsOf(DEDUCT, { key: 'warm' }, token);
+    const spent = await statementsOf(DEDUCT, { key: 'counted' }, token);
+    expect(spent.data.deductCredits).toMatchObject({ replayed: false, balance: { total: 0 }, transaction: { amount: -5 } });
+    expect(spent.statements).toBe(2);
+    const replayed = await statementsOf(DEDUCT, { key: 'counted' }, token);
+    expect(replayed.data.deductCredits).toMatchObject({ replayed: true, balance: { total: 0 } });
+    expect(replayed.statements).toBe(2);
+    const refused = await statementsOf(DEDUCT, { key: 'broke' }, token);
+    expect(refused.data.deductCredits.__typename).toBe('InsufficientCreditsError');
+    expect(refused.statements).toBe(2);
+  });
+
+  it('the history page: the same statements for one generation with outputs as for twenty', async () => {
+    const { token, userId } = await api.signUp('counted-history');
+    await api.services.credits.grant(userId, { amount: 1000, source: 'PROMOTION', reason: 'history' });
+    for (let index = 0; index < 20; index++) {
+      const { generation } = await api.services.generations.create(userId, { prompt: `page ${index}` });
+      await api.services.generations.run(generation.id);
+    }
+    const page = `query($first: Int) { viewer { imageGenerations(first: $first) { pageInfo { hasNextPage endCursor }
+      edges { node { id status outputs { url width height sizeBytes contentType } } } } } }`;
+    const one = await statementsOf(page, { first: 1 }, token);
+    const twenty = await statementsOf(page, { first: 20 }, token);
+    expect(twenty.data.viewer.imageGenerations.edges).toHaveLength(20);
+    expect(twenty.data.viewer.imageGenerations.edges.every((edge: any) => edge.node.outputs.length === 1)).toBe(true);
+    expect(one.statements).toBe(2);
+    expect(twenty.statements).toBe(2);
+  });
+
+  it('the admin users page with balances and subscriptions: the same statements for 1 user as for 100', async () => {
+    for (let index = 0; index < 100; index++) await api.services.users.createUser({ email: `listed-${index}@example.com` });
+    const adminToken = await api.token('counted-admin', { email: 'admin@example.com' });
+    await api.graphql(`{ viewer { id } }`, {}, adminToken);
+    const page = `query($first: Int) { users(first: $first) { edges { node { id email creditBalance { total } subscription { status } } } } }`;
+    const one = await statementsOf(page, { first: 1 }, adminToken);
+    const hundred = await statementsOf(page, { first: 100 }, adminToken);
+    expect(hundred.data.users.edges).toHaveLength(100);
+    expect(hundred.data.users.edges.every((edge: any) => Number.isInteger(edge.node.creditBalance.total))).toBe(true);
+    expect(hundred.statements).toBe(one.statements);
+    expect(hundred.statements).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('a second instance on the same database', () => {
+  let prisma: Db;
+  let runtime: Runtime;
+  let close: () => Promise<void>;
+  let graphqlOnB: (query: string, variables: Record<string, unknown>, token: string) => Promise<any>;
+
+  beforeAll(async () => {
+    prisma = createPrismaClient(api.db.url);
+    const log = createLogger('silent');
+    runtime = createRuntime({ config: api.config, log, prisma, databaseUrl: api.db.url });
+    const app = await createApp({ config: api.config, log, prisma, services: runtime.services });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    graphqlOnB = async (query, variables, token) => {
+      const response = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query, variables }),
+      });
+      return response.json();
+    };
+    close = async () => {
+      await app.close();
+      await runtime.stop();
+      await prisma.$disconnect();
+    };
+  });
+  afterAll(async () => {
+    await close?.();
+  });
+
+  const SET_COST = `mutation($cost: Int!) { setFeatureCosts(costs: [{ operation: "AI_TEXT_CHAT", cost: $cost }]) {
+    __typename ... on SetFeatureCostsSuccess { data { operation cost } } } }`;
+
+  it('charges a price changed on the first instance from the first deduction after the change is answered', async () => {
+    const { token, userId } = await api.signUp('two-instances-price');
+    await api.services.credits.grant(userId, { amount: 1000, source: 'PROMOTION', reason: 'price change' });
+    const adminToken = await api.token('instances-admin', { email: 'ops@example.com' });
+    try {
+      const before = await graphqlOnB(DEDUCT, { key: 'before' }, token);
+      expect(before.data.deductCredits.transaction.amount).toBe(-5);
+      for (const cost of [7, 3, 9]) {
+        const changed = await api.graphql(SET_COST, { cost }, adminToken);
+        expect(changed.body.data.setFeatureCosts.data).toContainEqual({ operation: 'AI_TEXT_CHAT', cost });
+        const after = await graphqlOnB(DEDUCT, { key: `at-${cost}` }, token);
+        expect(after.data.deductCredits.transaction.amount).toBe(-cost);
+      }
+      const ledger = await api.db.prisma.creditTransaction.findMany({ where: { userId, kind: 'USAGE' }, orderBy: { id: 'asc' } });
+      expect(ledger.map((row) => row.amount)).toEqual([-5, -7, -3, -9]);
+      const balance = await api.db.prisma.creditBalance.findUniqueOrThrow({ where: { userId } });
+      expect(balance.allowanceRemaining + balance.grantedRemaining).toBe(1010 - 24);
+    } finally {
+      await api.graphql(SET_COST, { cost: 5 }, adminToken);
+    }
+  });
+
+  it('refuses a user banned on the first instance at their next request to the second', async () => {
+    const { token, id } = await api.signUp('two-instances-ban');
+    expect((await graphqlOnB(VIEWER, {}, token)).data.viewer.email).toBe('two-instances-ban@example.com');
+    const adminToken = await api.token('instances-admin', { email: 'ops@example.com' });
+    const banned = await api.graphql(
+      `mutation($id: ID!) { setUserRole(userId: $id, role: BANNED, reason: "abuse") { __typename } }`,
+      { id },
+      adminToken,
+    );
+    expect(banned.body.errors).toBeUndefined();
+    const refused = await graphqlOnB(VIEWER, {}, token);
+    expect(refused.errors[0].extensions.code).toBe('ACCOUNT_BANNED');
+  });
+});
