@@ -185,14 +185,20 @@ async function checkMovements(
   }
   if (inFlight > connections) problems.push(`${inFlight} movements beyond the confirmed ones (at most ${connections} were in flight)`);
   const { rows: mismatched } = await db.query(
-    `SELECT b."userId" FROM "CreditBalance" b
+    `SELECT b."userId", b."allowanceRemaining" + b."grantedRemaining" <> coalesce(ledger.total, 0) AS "sumDiffers",
+            b."allowanceRemaining" + b."grantedRemaining" <> coalesce(last."balanceAfter", 0) AS "lastDiffers"
+     FROM "CreditBalance" b
      LEFT JOIN LATERAL (SELECT "balanceAfter" FROM "CreditTransaction" t WHERE t."userId" = b."userId" ORDER BY t.id DESC LIMIT 1) last ON true
      LEFT JOIN LATERAL (SELECT sum(amount) AS total FROM "CreditTransaction" t WHERE t."userId" = b."userId") ledger ON true
      WHERE b."allowanceRemaining" + b."grantedRemaining" <> coalesce(ledger.total, 0)
         OR b."allowanceRemaining" + b."grantedRemaining" <> coalesce(last."balanceAfter", 0)
         OR b."allowanceRemaining" < 0 OR b."grantedRemaining" < 0`,
   );
-  if (mismatched.length) problems.push(`${mismatched.length} balances differ from their ledger`);
+  const sums = mismatched.filter((row) => row.sumDiffers).length;
+  const lasts = mismatched.filter((row) => row.lastDiffers).length;
+  if (mismatched.length) {
+    problems.push(`${mismatched.length} balances differ from their ledger (${sums} from the ledger's sum, ${lasts} from its newest row's balanceAfter)`);
+  }
 
   // A retry with a key that was already used answers the first result and charges nothing.
   const { rows: sample } = await db.query<{ userId: string; idempotencyKey: string }>(

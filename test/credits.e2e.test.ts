@@ -160,6 +160,12 @@ describe('concurrency', () => {
     expect(usage._sum.amount).toBe(final.total - initial);
     expect(usage._min.balanceAfter).toBeGreaterThanOrEqual(0);
     expect(await ledgerSum(userId)).toBe(final.total);
+
+    // Read in id order, the ledger is a running balance: each row starts where the one before ended.
+    const rows = await api.db.prisma.creditTransaction.findMany({ where: { userId }, orderBy: { id: 'asc' } });
+    const breaks = rows.filter((row, i) => i > 0 && row.balanceAfter !== rows[i - 1].balanceAfter + row.amount);
+    expect(breaks).toEqual([]);
+    expect(rows.at(-1)!.balanceAfter).toBe(final.total);
   }, 360_000);
 
   it('the same idempotency key sent twice at once moves credits once and answers the same', async () => {

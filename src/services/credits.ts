@@ -22,7 +22,7 @@ import {
   NotFoundError,
   ValidationError,
 } from './errors.js';
-import { isUuid, uuidv7 } from './ids.js';
+import { isUuid } from './ids.js';
 import { auditReason, idempotencyKey, integerBetween, jsonObjectOfAtMost, parseInput } from './validation.js';
 import type { RateLimiter } from './rate-limit.js';
 
@@ -615,7 +615,7 @@ export class CreditsService {
       const requestHash = key ? fingerprint({ userId, operation: input.operation, amount, details: input.details ?? null }) : null;
       if (!isUuid(userId)) throw new NotFoundError('User', userId);
       const [result] = await this.deps.prisma.$queryRaw<DeductOutcome[]>`
-        SELECT * FROM credit_deduct(${userId}::uuid, ${uuidv7()}::uuid, ${input.operation}, ${unitCost}::integer,
+        SELECT * FROM credit_deduct(${userId}::uuid, ${input.operation}, ${unitCost}::integer,
           ${amount}::integer, ${key}, ${requestHash}, ${principal.kind === 'SERVICE' ? principal.apiKeyId : null}::uuid,
           ${JSON.stringify(input.details ?? {})}::jsonb, ${this.now().toISOString()}::timestamp)`;
       switch (result.outcome) {

@@ -2,9 +2,25 @@
 -- computed against the current one, draw from the allowance then grants (soonest-expiring first), append the
 -- ledger row. Anything it does not handle (no account yet, a period to roll over) is answered 'SLOW' with nothing
 -- changed, and the caller runs the general path. Same rules as LockedAccount in src/services/credits.ts.
+-- A ledger row's id, made after the balance is locked: a version 7 UUID whose 12 bits after the milliseconds hold
+-- the fraction of the millisecond (RFC 9562, method 3), so one user's rows sort by id in the order they were written
+-- under the lock, whichever instance wrote them. An id made before the lock could sort before a row that committed
+-- first, and the newest row's balanceAfter would no longer be the balance.
+CREATE FUNCTION "ledger_row_id"() RETURNS uuid
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  v_micros bigint := floor(extract(epoch FROM clock_timestamp()) * 1000000);
+BEGIN
+  RETURN (
+    lpad(to_hex(v_micros / 1000), 12, '0')
+    || '7' || lpad(to_hex(((v_micros % 1000) * 4096 / 1000)::int), 3, '0')
+    || to_hex(8 + floor(random() * 4)::int) || substr(md5(random()::text || v_micros::text), 1, 15)
+  )::uuid;
+END;
+$$;
+
 CREATE FUNCTION "credit_deduct"(
   p_user uuid,
-  p_id uuid,
   p_operation text,
   p_unit_cost integer,
   p_amount integer,
@@ -85,7 +101,7 @@ BEGIN
   RETURNING * INTO v_balance;
 
   INSERT INTO "CreditTransaction" (id, "userId", kind, operation, amount, "balanceAfter", "idempotencyKey", "requestHash", "apiKeyId", details, "createdAt")
-  VALUES (p_id, p_user, 'USAGE', p_operation, -p_amount, v_balance."allowanceRemaining" + v_balance."grantedRemaining", p_key, p_hash, p_api_key,
+  VALUES ("ledger_row_id"(), p_user, 'USAGE', p_operation, -p_amount, v_balance."allowanceRemaining" + v_balance."grantedRemaining", p_key, p_hash, p_api_key,
           p_details || jsonb_build_object('fromAllowance', v_from_allowance, 'fromGrants', v_draws), now() AT TIME ZONE 'UTC')
   RETURNING * INTO v_entry;
 
