@@ -183,6 +183,27 @@ describe('service API keys', () => {
     expect(await total(user.token)).toBe(10);
   });
 
+  it('a key cannot charge or hold credits of a banned user', async () => {
+    const user = await api.signUp('banned-served-user');
+    const { secret } = await createKey(['SPEND']);
+    const banned = await api.graphql(
+      `mutation($id: ID!) { setUserRole(userId: $id, role: BANNED, reason: "chargebacks") { __typename } }`,
+      { id: user.id },
+      adminToken,
+    );
+    expect(banned.body.data.setUserRole.__typename).toBe('User');
+    const charge = await api.graphql(DEDUCT, { input: { operation: 'AI_TEXT_CHAT', amount: 2, userId: user.id } }, secret);
+    expect(charge.body.data.deductCredits).toMatchObject({ __typename: 'ForbiddenError', message: expect.stringMatching(/banned/) });
+    const hold = await api.graphql(
+      `mutation($input: ReserveCreditsInput!) { reserveCredits(input: $input) { __typename } }`,
+      { input: { operation: 'AI_TEXT_CHAT', amount: 2, userId: user.id } },
+      secret,
+    );
+    expect(hold.body.data.reserveCredits.__typename).toBe('ForbiddenError');
+    const balance = await api.db.prisma.creditBalance.findUniqueOrThrow({ where: { userId: user.userId } });
+    expect(balance.allowanceRemaining + balance.grantedRemaining).toBe(10);
+  });
+
   it('users cannot create, list or revoke keys', async () => {
     const { token } = await newUser(api, 'key-curious');
     const attempts = [

@@ -416,11 +416,15 @@ export class CreditsService {
     return cost;
   }
 
-  /** A service key names its user: an unknown or deleted one is not found. Signed-in users were checked at sign-in. */
+  /**
+   * A service key names its user: an unknown or deleted one is not found, and a banned one cannot be charged or held,
+   * as they could not spend themselves. Signed-in users were checked at sign-in.
+   */
   private async assertServable(principal: Principal, userId: string, db: Db | Tx = this.deps.prisma) {
     if (principal.kind !== 'SERVICE') return;
-    const user = isUuid(userId) ? await db.user.findUnique({ where: { id: userId }, select: { deletedAt: true } }) : null;
+    const user = isUuid(userId) ? await db.user.findUnique({ where: { id: userId }, select: { deletedAt: true, role: true } }) : null;
     if (!user || user.deletedAt) throw new NotFoundError('User', userId);
+    if (user.role === 'BANNED') throw new ForbiddenError('This user is banned: their credits cannot be spent or held');
   }
 
   // ------------------------------------------------------------------ the locked account
