@@ -66,7 +66,7 @@ export const WebhookEventStatusEnum = builder.enumType(WebhookEventStatus, {
   name: 'WebhookEventStatus',
   description: 'Processing state of a received Stripe event',
   values: {
-    PENDING: { description: 'Stored, waiting for the job queue' },
+    PENDING: { description: 'Stored, waiting for a worker to claim it' },
     PROCESSING: { description: 'A worker is applying it' },
     PROCESSED: { description: 'Applied' },
     FAILED: { description: 'Processing failed; retried with back-off, or replay it with replayWebhookEvent' },

@@ -180,7 +180,7 @@ export type Tier =
 export type WebhookEventStatus =
   /** Processing failed; retried with back-off, or replay it with replayWebhookEvent */
   | 'FAILED'
-  /** Stored, waiting for the job queue */
+  /** Stored, waiting for a worker to claim it */
   | 'PENDING'
   /** Applied */
   | 'PROCESSED'
