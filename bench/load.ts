@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { pacedLoad, percentile } from './paced.js';
 import { scenarios, type BenchContext, type Tally } from './scenarios.js';
 
 export interface LoadRequest {
@@ -22,11 +23,28 @@ process.once('message', async (request: LoadRequest) => {
   const scenario = scenarios.find((candidate) => candidate.name === request.scenario);
   if (!scenario) throw new Error(`unknown scenario ${request.scenario}`);
   const tally: Tally = { wrong: 0, sample: '', moved: {} };
+  if (request.rate) {
+    const paced = await pacedLoad({
+      address: request.address,
+      requests: scenario.requests(request.context, tally) as Parameters<typeof pacedLoad>[0]['requests'],
+      rate: request.rate,
+      seconds: request.seconds,
+      connections: request.connections,
+    });
+    const sorted = paced.latencies.sort((a, b) => a - b);
+    const summary: LoadResult = {
+      failures: paced.failures,
+      tally,
+      requests: { average: paced.completed / request.seconds, total: paced.completed, sent: paced.sent },
+      latency: { p50: Math.round(percentile(sorted, 0.5) * 10) / 10, p99: Math.round(percentile(sorted, 0.99) * 10) / 10 },
+    };
+    process.send!(summary, () => process.exit(0));
+    return;
+  }
   const result = await autocannon({
     url: request.address,
     connections: request.connections,
     duration: request.seconds,
-    ...(request.rate ? { overallRate: request.rate } : {}),
     requests: scenario.requests(request.context, tally),
   });
   const summary: LoadResult = {

@@ -351,8 +351,8 @@ async function main() {
   let runs = 0;
   const measure = async (scenario: Scenario, label: string, options: { rate?: number; seconds?: number } = {}) => {
     const { rate, seconds = SECONDS } = options;
-    // A paced run needs only as many connections as requests in flight; autocannon cannot pace below one per second each.
-    const connections = Math.min(scenario.connections ?? CONNECTIONS, rate ? Math.max(1, Math.floor(rate / 5)) : Infinity);
+    // A paced run opens connections as requests overlap, up to the same limit as the peak run.
+    const connections = scenario.connections ?? CONNECTIONS;
     const context = { ...shared, keyPrefix: `${shared.keyPrefix}-${++runs}` };
     const totalsBefore = scenario.moves ? await balanceTotals(db) : new Map<string, number>();
     const before = { statements: statements(), served, server: serverCpuMs(), postgres: postgresCpuMs(postmaster) };

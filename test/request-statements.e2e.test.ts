@@ -26,12 +26,28 @@ const DEDUCT = `mutation($key: String) { deductCredits(input: { operation: "AI_T
   __typename ... on CreditMovement { replayed balance { total } transaction { amount } } } }`;
 
 describe('SQL statements per request', () => {
-  it('the viewer with balance and subscription: the authentication read and one joined read', async () => {
+  it('the viewer with balance and subscription: answered from the authentication read, one statement', async () => {
     const { token } = await api.signUp('counted-viewer');
     const { statements, data } = await statementsOf(VIEWER, {}, token);
     expect(data.viewer).toMatchObject({ email: 'counted-viewer@example.com', creditBalance: { total: 10 }, subscription: null });
-    expect(statements).toBe(2);
+    expect(statements).toBe(1);
     expect((await statementsOf(`{ viewer { id email } }`, {}, token)).statements).toBe(1);
+  });
+
+  it('the viewer answered from the authentication read is never behind: a subscription and a spend show at the next request', async () => {
+    const { token, userId } = await api.signUp('fresh-viewer');
+    const plan = await api.db.prisma.plan.findFirstOrThrow({ where: { creditsPerPeriod: { gt: 0 } } });
+    await api.db.prisma.subscription.create({
+      data: { stripeSubscriptionId: 'sub_fresh_viewer', stripeCustomerId: 'cus_fresh_viewer', userId, planId: plan.id, status: 'ACTIVE' },
+    });
+    const subscribed = await statementsOf(VIEWER, {}, token);
+    expect(subscribed.data.viewer).toMatchObject({ creditBalance: { total: 10 }, subscription: { status: 'ACTIVE' } });
+    expect(subscribed.statements).toBe(1);
+    await statementsOf(DEDUCT, { key: 'fresh-viewer' }, token);
+    expect((await statementsOf(VIEWER, {}, token)).data.viewer.creditBalance.total).toBe(5);
+    // A selection reaching past the rows read at authentication (the subscription's plan) is read in full instead.
+    const deeper = await statementsOf(`{ viewer { creditBalance { total } subscription { status plan { name } } } }`, {}, token);
+    expect(deeper.data.viewer).toEqual({ creditBalance: { total: 5 }, subscription: { status: 'ACTIVE', plan: { name: plan.name } } });
   });
 
   it('deductCredits: the authentication read and one call that locks, checks, draws and appends', async () => {

@@ -4,6 +4,12 @@ import { connectionTypes } from '../schema/connections.js';
 import { DeletionRef } from '../schema/storage.js';
 import { MembershipStatusEnum, RoleEnum, TierEnum, UserNode } from '../schema/users.js';
 
+/** Whether `row` already holds everything the planned query would read: its columns, and whole related rows. */
+function readWith(row: object, query: { include?: object; select?: object }): boolean {
+  if (query.select) return false;
+  return Object.entries(query.include ?? {}).every(([relation, wanted]) => wanted === true && (row as Record<string, unknown>)[relation] !== undefined);
+}
+
 builder.queryFields((t) => ({
   viewer: t.prismaField({
     type: UserNode,
@@ -15,10 +21,9 @@ builder.queryFields((t) => ({
         void { ...query };
         return null;
       }
-      // Authentication read this request's user row: a query for its own columns is answered from it, one that
-      // asks for relations (balance, subscription) reads them with the row in one statement.
-      const { include, select } = query as { include?: object; select?: object };
-      if (!select && (!include || Object.keys(include).length === 0)) return context.viewer;
+      // Authentication read this request's user row with its balance and subscriptions: a query for no more than
+      // that is answered from it; one that asks for more reads it all again in one statement.
+      if (readWith(context.viewer, query)) return context.viewer;
       return context.prisma.user.findUnique({ ...query, where: { id: context.viewer.id } });
     },
   }),

@@ -6,6 +6,7 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { User } from '../generated/prisma/client.js';
@@ -27,6 +28,8 @@ export interface VerifiedIdentity {
   name: string | null;
   /** The `picture` claim (a URL), stored as the user's image. */
   picture: string | null;
+  /** The token's exp claim, in seconds since the epoch; absent when the identity did not come from a token. */
+  expiresAt?: number;
 }
 
 export type TokenVerifier = (token: string) => Promise<VerifiedIdentity>;
@@ -50,11 +53,33 @@ function isEncryptedToken(token: string): boolean {
   return token.split('.').length === 5;
 }
 
-export function createTokenVerifier(auth: Config['auth']): TokenVerifier {
-  const verifySignedToken = createSignedTokenVerifier(auth);
+/** Distinct tokens whose verification is remembered: a client sends the same token with every request until it expires. */
+const VERIFIED_TOKENS_KEPT = 10_000;
+
+export function createTokenVerifier(auth: Config['auth'], clock: () => number = Date.now): TokenVerifier {
+  const verifySignedToken = createSignedTokenVerifier(auth, clock);
   const authJs = auth.authJs;
-  if (!authJs) return verifySignedToken;
-  return (token) => (isEncryptedToken(token) ? verifyAuthJsSession(token, authJs) : verifySignedToken(token));
+  const verify: TokenVerifier = authJs
+    ? (token) => (isEncryptedToken(token) ? verifyAuthJsSession(token, authJs, clock) : verifySignedToken(token))
+    : verifySignedToken;
+  return rememberVerified(verify, clock);
+}
+
+/**
+ * A token's signature and claims verify the same way every time, so the identity it proved is kept until its exp
+ * (no later: the verifier itself would accept it a little longer, within CLOCK_SKEW_SECONDS). Only successes are
+ * kept. Whether the account may be served (ban, deletion) is not part of this: it is read from the database on every
+ * request.
+ */
+function rememberVerified(verify: TokenVerifier, clock: () => number): TokenVerifier {
+  const verified = new LRUCache<string, VerifiedIdentity>({ max: VERIFIED_TOKENS_KEPT });
+  return async (token) => {
+    const known = verified.get(token);
+    if (known && known.expiresAt! * 1000 > clock()) return known;
+    const identity = Object.freeze(await verify(token));
+    if (identity.expiresAt !== undefined) verified.set(token, identity);
+    return identity;
+  };
 }
 
 /**
@@ -62,7 +87,11 @@ export function createTokenVerifier(auth: Config['auth']): TokenVerifier {
  * derives from the secret and the cookie name. Its lifetime is Auth.js's `session.maxAge` (30 days by default), not
  * AUTH_MAX_TOKEN_LIFETIME_SECONDS: Auth.js renews it while the user is active.
  */
-async function verifyAuthJsSession(token: string, authJs: NonNullable<Config['auth']['authJs']>): Promise<VerifiedIdentity> {
+async function verifyAuthJsSession(
+  token: string,
+  authJs: NonNullable<Config['auth']['authJs']>,
+  clock: () => number,
+): Promise<VerifiedIdentity> {
   const decode = await loadAuthJsDecode();
   let payload: JWTPayload | null;
   try {
@@ -91,10 +120,11 @@ async function verifyAuthJsSession(token: string, authJs: NonNullable<Config['au
     emailVerified: payload.email_verified === true,
     name: optionalClaim(payload, 'name', 200),
     picture: optionalClaim(payload, 'picture', 2048),
+    expiresAt: payload.exp,
   };
 }
 
-function createSignedTokenVerifier(auth: Config['auth']): TokenVerifier {
+function createSignedTokenVerifier(auth: Config['auth'], clock: () => number): TokenVerifier {
   // A KeyObject, made once: given raw bytes, jose imports the HMAC key again on every verification.
   const keys: KeyObject | JWTVerifyGetKey | null = auth.jwksUrl
     ? createRemoteJWKSet(new URL(auth.jwksUrl), { timeoutDuration: 3000, cooldownDuration: 30_000 })
@@ -117,12 +147,13 @@ function createSignedTokenVerifier(auth: Config['auth']): TokenVerifier {
         audience: auth.audience,
         requiredClaims: ['exp'],
         clockTolerance: CLOCK_SKEW_SECONDS,
+        currentDate: new Date(clock()),
       }));
     } catch (error) {
       if (isKeySetUnavailable(error)) throw new AuthenticationUnavailableError();
       throw new AuthenticationError(describeJoseError(error));
     }
-    return identityFrom(payload, auth.maxTokenLifetimeSeconds, Math.floor(Date.now() / 1000));
+    return identityFrom(payload, auth.maxTokenLifetimeSeconds, Math.floor(clock() / 1000));
   };
 }
 
@@ -145,6 +176,7 @@ function identityFrom(payload: JWTPayload, maxLifetimeSeconds: number, nowSecond
     emailVerified: payload.email_verified === true,
     name: optionalClaim(payload, 'name', 200),
     picture: optionalClaim(payload, 'picture', 2048),
+    expiresAt: exp as number,
   };
 }
 

@@ -26,6 +26,13 @@ export interface UsersServiceDeps {
 
 const PREFERENCES_MAX_BYTES = 16 * 1024;
 
+/**
+ * Read with the user when a request is authenticated: most requests show or spend the balance and the plan, and one
+ * joined statement costs hardly more than the row alone. A user returned without them (just created, just updated)
+ * simply has them read where they are needed.
+ */
+export const WITH_ACCOUNT = { creditBalance: true, subscriptions: true } as const satisfies Prisma.UserInclude;
+
 const preferencesInput = z.object({ preferences: jsonObjectOfAtMost(PREFERENCES_MAX_BYTES) });
 const listFilterInput = z.object({ search: textOfAtMost(200).nullish() });
 const adminActionInput = z.object({ reason: auditReason.nullish() });
@@ -48,7 +55,7 @@ export class UsersService {
   async provision(identity: VerifiedIdentity, log: Logger = this.deps.log): Promise<User> {
     const { prisma } = this.deps;
     if (identity.userId) return this.provisionAuthJsUser(identity, identity.userId, log);
-    const existing = await prisma.user.findUnique({ where: { externalAuthId: identity.externalAuthId } });
+    const existing = await prisma.user.findUnique({ where: { externalAuthId: identity.externalAuthId }, include: WITH_ACCOUNT });
     if (existing?.deletedAt) return existing;
     if (existing) return this.applyChangedClaims(existing, identity, log);
     try {
@@ -94,7 +101,7 @@ export class UsersService {
     } catch (error) {
       // Two first requests racing: the loser reads what the winner created.
       if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
-        const winner = await prisma.user.findUnique({ where: { externalAuthId: identity.externalAuthId } });
+        const winner = await prisma.user.findUnique({ where: { externalAuthId: identity.externalAuthId }, include: WITH_ACCOUNT });
         if (winner) return winner;
       }
       throw error;
@@ -110,7 +117,7 @@ export class UsersService {
    */
   private async provisionAuthJsUser(identity: VerifiedIdentity, userId: string, log: Logger): Promise<User> {
     const { prisma } = this.deps;
-    let user = await prisma.user.findUnique({ where: { id: userId } });
+    let user: User | null = await prisma.user.findUnique({ where: { id: userId }, include: WITH_ACCOUNT });
     if (!user) throw new AuthenticationError('No user has the id this session names (sub): Auth.js must use the Prisma adapter on this database');
     if (user.deletedAt) return user;
     const verified =

@@ -1,0 +1,99 @@
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type autocannon from 'autocannon';
+
+type Template = autocannon.Request & {
+  setupRequest?: (request: autocannon.Request, context: object) => autocannon.Request;
+  onResponse?: (status: number, body: string, context: object, headers?: http.IncomingHttpHeaders) => void;
+};
+
+export interface PacedResult {
+  failures: number;
+  sent: number;
+  completed: number;
+  latencies: number[];
+}
+
+/**
+ * An open-loop load: request i is due at start + i / rate, whatever happened to the ones before it, and its latency
+ * runs from when it was due, so time spent queued behind a slow answer counts. autocannon's own pacing sends each
+ * connection's share of a second back to back at the start of that second, which measures a burst at full speed
+ * followed by idleness, not a steady share of the peak.
+ */
+export function pacedLoad(options: {
+  address: string;
+  requests: Template[];
+  rate: number;
+  seconds: number;
+  connections: number;
+}): Promise<PacedResult> {
+  const { address, requests, rate, seconds, connections } = options;
+  const target = new URL(address);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const interval = 1000 / rate;
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  const result: PacedResult = { failures: 0, sent: 0, completed: 0, latencies: [] };
+  let inFlight = 0;
+
+  return new Promise((resolve) => {
+    const finishIfDone = () => {
+      if (inFlight === 0 && performance.now() >= end) {
+        agent.destroy();
+        resolve(result);
+      }
+    };
+    const fire = (template: Template, due: number) => {
+      const request = template.setupRequest ? template.setupRequest({ ...template }, {}) : template;
+      const body = String(request.body ?? '');
+      inFlight++;
+      const outgoing = http.request(
+        {
+          agent,
+          host: target.hostname,
+          port: target.port,
+          method: request.method ?? 'GET',
+          path: request.path ?? '/',
+          headers: { ...request.headers, 'content-length': Buffer.byteLength(body) },
+          timeout: 10_000,
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => {
+            inFlight--;
+            result.completed++;
+            result.latencies.push(performance.now() - due);
+            const status = response.statusCode ?? 0;
+            if (status < 200 || status >= 300) result.failures++;
+            template.onResponse?.(status, Buffer.concat(chunks).toString('utf8'), {}, response.headers);
+            finishIfDone();
+          });
+        },
+      );
+      outgoing.on('timeout', () => outgoing.destroy(new Error('timed out')));
+      outgoing.on('error', () => {
+        inFlight--;
+        result.failures++;
+        finishIfDone();
+      });
+      outgoing.end(body);
+    };
+    const tick = () => {
+      const now = performance.now();
+      for (let due = start + result.sent * interval; due <= now && due < end; due = start + result.sent * interval) {
+        fire(requests[result.sent % requests.length], due);
+        result.sent++;
+      }
+      const nextDue = start + result.sent * interval;
+      if (nextDue < end) setTimeout(tick, Math.max(0, nextDue - performance.now()));
+      else setTimeout(finishIfDone, Math.max(0, end - performance.now()));
+    };
+    tick();
+  });
+}
+
+export function percentile(sorted: number[], share: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(share * sorted.length) - 1)];
+}

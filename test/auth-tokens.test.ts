@@ -1,0 +1,47 @@
+import { SignJWT } from 'jose';
+import { loadConfig } from '../src/config.js';
+import { CLOCK_SKEW_SECONDS, createTokenVerifier } from '../src/services/auth.js';
+
+const SECRET = 'a-token-secret-that-is-long-enough-for-hs256';
+const auth = loadConfig({ NODE_ENV: 'test', AUTH_JWT_SECRET: SECRET }).auth;
+const start = Date.UTC(2026, 10, 30, 12, 0, 0);
+
+function token(claims: { sub: string; email?: string }, issuedAt: number, lifetimeSeconds: number, secret = SECRET) {
+  return new SignJWT({ email: claims.email })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(claims.sub)
+    .setIssuedAt(issuedAt / 1000)
+    .setExpirationTime(issuedAt / 1000 + lifetimeSeconds)
+    .sign(new TextEncoder().encode(secret));
+}
+
+describe('a verified token is remembered until it expires', () => {
+  it('answers the same identity again without weakening expiry: past exp and the skew allowance it is refused', async () => {
+    let now = start;
+    const verify = createTokenVerifier(auth, () => now);
+    const signed = await token({ sub: 'remembered', email: 'r@example.com' }, start, 600);
+    await expect(verify(signed)).resolves.toMatchObject({ externalAuthId: 'remembered', email: 'r@example.com' });
+    now = start + 599_000;
+    await expect(verify(signed)).resolves.toMatchObject({ externalAuthId: 'remembered' });
+    now = start + (600 + CLOCK_SKEW_SECONDS + 1) * 1000;
+    await expect(verify(signed)).rejects.toThrow('The token has expired');
+  });
+
+  it('remembers nothing of a refused token: a forged signature is refused every time', async () => {
+    const verify = createTokenVerifier(auth, () => start);
+    const forged = await token({ sub: 'forged' }, start, 600, 'another-secret-that-is-long-enough-for-hs256');
+    await expect(verify(forged)).rejects.toThrow('The token signature is invalid');
+    await expect(verify(forged)).rejects.toThrow('The token signature is invalid');
+    const genuine = await token({ sub: 'forged' }, start, 600);
+    await expect(verify(genuine)).resolves.toMatchObject({ externalAuthId: 'forged' });
+    await expect(verify(forged)).rejects.toThrow('The token signature is invalid');
+  });
+
+  it('hands out an identity nobody can alter for the next request', async () => {
+    const verify = createTokenVerifier(auth, () => start);
+    const signed = await token({ sub: 'frozen', email: 'f@example.com' }, start, 600);
+    const first = await verify(signed);
+    expect(() => Object.assign(first, { externalAuthId: 'someone-else' })).toThrow(TypeError);
+    await expect(verify(signed)).resolves.toMatchObject({ externalAuthId: 'frozen' });
+  });
+});
