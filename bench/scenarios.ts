@@ -54,7 +54,7 @@ function graphqlRequest(
   return {
     method: 'POST',
     path: '/graphql',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     ...(fixedBody ? { body: fixedBody } : { setupRequest: (request) => ({ ...request, body: JSON.stringify({ query, variables: variables!() }) }) }),
     onResponse: (status, body) => {
       let ok = false;
@@ -101,6 +101,11 @@ const deductRequest = (context: BenchContext, tally: Tally, index: number) =>
   );
 
 export const scenarios: Scenario[] = [
+  {
+    name: 'floor',
+    description: '{ __typename } without a token: what HTTP and GraphQL cost before any SQL',
+    requests: (_context, tally) => [graphqlRequest(tally, '', '{ __typename }', (data) => data.__typename === 'Query')],
+  },
   {
     name: 'viewer',
     description: 'viewer { id email creditBalance { total } subscription { status } } over 200 users',

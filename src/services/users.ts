@@ -1,5 +1,6 @@
 import { Prisma, type MembershipStatus, type Role, type Tier, type User } from '../generated/prisma/client.js';
-import type { Db } from '../db/client.js';
+import { preparedQuery, type Db } from '../db/client.js';
+import { rowFromJson } from '../db/rows.js';
 import type { Logger } from '../logger.js';
 import { recordAdminAction } from './audit.js';
 import type { VerifiedIdentity } from './auth.js';
@@ -32,6 +33,15 @@ const PREFERENCES_MAX_BYTES = 16 * 1024;
  * simply has them read where they are needed.
  */
 export const WITH_ACCOUNT = { creditBalance: true, subscriptions: true } as const satisfies Prisma.UserInclude;
+type UserWithAccount = Prisma.UserGetPayload<{ include: typeof WITH_ACCOUNT }>;
+
+const signedInUserBy = (column: 'externalAuthId' | 'id') => `
+  SELECT to_jsonb(u) AS "user", to_jsonb(b) AS "creditBalance",
+         coalesce((SELECT jsonb_agg(s ORDER BY s.id) FROM "Subscription" s WHERE s."userId" = u.id), '[]'::jsonb) AS subscriptions
+  FROM "User" u LEFT JOIN "CreditBalance" b ON b."userId" = u.id
+  WHERE u."${column}" = $1${column === 'id' ? '::uuid' : ''}`;
+const SIGNED_IN_BY_SUBJECT = signedInUserBy('externalAuthId');
+const SIGNED_IN_BY_ID = signedInUserBy('id');
 
 const preferencesInput = z.object({ preferences: jsonObjectOfAtMost(PREFERENCES_MAX_BYTES) });
 const listFilterInput = z.object({ search: textOfAtMost(200).nullish() });
@@ -51,11 +61,30 @@ export class UsersService {
     return new Date();
   }
 
+  /**
+   * The user with their balance and subscriptions ({@link WITH_ACCOUNT}), as Prisma would return them, in one prepared
+   * statement: every authenticated request starts with this read.
+   */
+  private async findWithAccount(by: 'externalAuthId' | 'id', value: string): Promise<UserWithAccount | null> {
+    const [found] = await preparedQuery<{ user: Record<string, unknown>; creditBalance: Record<string, unknown> | null; subscriptions: Record<string, unknown>[] }>(
+      this.deps.prisma,
+      by === 'id' ? 'signed_in_user_by_id' : 'signed_in_user_by_subject',
+      by === 'id' ? SIGNED_IN_BY_ID : SIGNED_IN_BY_SUBJECT,
+      [value],
+    );
+    if (!found) return null;
+    return {
+      ...rowFromJson<User>('User', found.user),
+      creditBalance: found.creditBalance && rowFromJson('CreditBalance', found.creditBalance),
+      subscriptions: found.subscriptions.map((subscription) => rowFromJson('Subscription', subscription)),
+    } as UserWithAccount;
+  }
+
   /** Finds the user for a verified token, creating them on their first authenticated request. */
   async provision(identity: VerifiedIdentity, log: Logger = this.deps.log): Promise<User> {
     const { prisma } = this.deps;
     if (identity.userId) return this.provisionAuthJsUser(identity, identity.userId, log);
-    const existing = await prisma.user.findUnique({ where: { externalAuthId: identity.externalAuthId }, include: WITH_ACCOUNT });
+    const existing = await this.findWithAccount('externalAuthId', identity.externalAuthId);
     if (existing?.deletedAt) return existing;
     if (existing) return this.applyChangedClaims(existing, identity, log);
     try {
@@ -101,7 +130,7 @@ export class UsersService {
     } catch (error) {
       // Two first requests racing: the loser reads what the winner created.
       if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
-        const winner = await prisma.user.findUnique({ where: { externalAuthId: identity.externalAuthId }, include: WITH_ACCOUNT });
+        const winner = await this.findWithAccount('externalAuthId', identity.externalAuthId);
         if (winner) return winner;
       }
       throw error;
@@ -117,7 +146,7 @@ export class UsersService {
    */
   private async provisionAuthJsUser(identity: VerifiedIdentity, userId: string, log: Logger): Promise<User> {
     const { prisma } = this.deps;
-    let user: User | null = await prisma.user.findUnique({ where: { id: userId }, include: WITH_ACCOUNT });
+    let user: User | null = await this.findWithAccount('id', userId);
     if (!user) throw new AuthenticationError('No user has the id this session names (sub): Auth.js must use the Prisma adapter on this database');
     if (user.deletedAt) return user;
     const verified =
