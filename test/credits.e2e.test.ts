@@ -1,6 +1,7 @@
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import type { Principal, ReservationResult, ReserveInput } from '../src/services/credits.js';
 import { CreditBalanceDocument } from './generated/graphql.js';
 import { startTestApp, type TestApp } from './support/app.js';
 
@@ -21,6 +22,22 @@ const GRANT = `mutation($userId: ID!, $amount: Int!, $reason: String!, $expiresA
     __typename
     ... on CreditMovement { transaction { id amount kind } balance { total grantedRemaining } }
     ... on ValidationError { message }
+  }
+}`;
+const RESERVE = `mutation($input: ReserveCreditsInput!) {
+  reserveCredits(input: $input) {
+    __typename
+    ... on ReservationResult { reservation { id status amount } balance { total } }
+    ... on InsufficientCreditsError { required available }
+    ... on ValidationError { message }
+  }
+}`;
+const FINALIZE = `mutation($id: ID!, $action: ReservationAction!) {
+  finalizeReservation(reservationId: $id, action: $action) {
+    __typename
+    ... on ReservationResult { reservation { status } balance { total } }
+    ... on ConflictError { message }
+    ... on NotFoundError { message }
   }
 }`;
 const SET_COSTS = `mutation($costs: [FeatureCostInput!]!) {
@@ -62,6 +79,12 @@ async function balanceOf(token: string) {
 async function ledgerSum(userId: string) {
   const { _sum } = await api.db.prisma.creditTransaction.aggregate({ where: { userId }, _sum: { amount: true } });
   return _sum.amount ?? 0;
+}
+
+/** Rows of the user's ledger, read in id order, where a row does not start where the one before ended. */
+async function runningBalanceBreaks(userId: string) {
+  const rows = await api.db.prisma.creditTransaction.findMany({ where: { userId }, orderBy: { id: 'asc' } });
+  return rows.filter((row, i) => i > 0 && row.balanceAfter !== rows[i - 1].balanceAfter + row.amount);
 }
 
 describe('balances', () => {
@@ -162,11 +185,59 @@ describe('concurrency', () => {
     expect(await ledgerSum(userId)).toBe(final.total);
 
     // Read in id order, the ledger is a running balance: each row starts where the one before ended.
-    const rows = await api.db.prisma.creditTransaction.findMany({ where: { userId }, orderBy: { id: 'asc' } });
-    const breaks = rows.filter((row, i) => i > 0 && row.balanceAfter !== rows[i - 1].balanceAfter + row.amount);
-    expect(breaks).toEqual([]);
-    expect(rows.at(-1)!.balanceAfter).toBe(final.total);
+    expect(await runningBalanceBreaks(userId)).toEqual([]);
+    const last = await api.db.prisma.creditTransaction.findFirstOrThrow({ where: { userId }, orderBy: { id: 'desc' } });
+    expect(last.balanceAfter).toBe(final.total);
   }, 360_000);
+
+  it('50 clients racing 1,000 holds on one user never overdraw; every hold then confirms or releases', async () => {
+    const { token, id, userId } = await newUser('hold-hammered');
+    await grant(id, 490, new Date(Date.now() + 10 * 86_400_000));
+    await grant(id, 500);
+    const initial = (await balanceOf(token)).total;
+    expect(initial).toBe(1000);
+    await api.graphql(SET_COSTS, { costs: [{ operation: 'HOLD_RACE', cost: 7 }] }, adminToken);
+
+    const outcomes: Record<string, number> = {};
+    const held: string[] = [];
+    let next = 0;
+    const client = async () => {
+      while (next < 1_000) {
+        const i = next++;
+        const response = await api.graphql(RESERVE, { input: { operation: 'HOLD_RACE', idempotencyKey: `hold-race-${i}` } }, token);
+        const result = response.body.data?.reserveCredits;
+        const typename = result?.__typename ?? `HTTP ${response.status}`;
+        outcomes[typename] = (outcomes[typename] ?? 0) + 1;
+        if (typename === 'ReservationResult') held.push(result.reservation.id);
+      }
+    };
+    await Promise.all(Array.from({ length: 50 }, client));
+
+    const successes = Math.floor(initial / 7);
+    expect(outcomes).toEqual({ ReservationResult: successes, InsufficientCreditsError: 1_000 - successes });
+    expect((await balanceOf(token)).total).toBe(initial - successes * 7);
+    const holds = await api.db.prisma.creditReservation.aggregate({ where: { userId, status: 'HELD' }, _sum: { amount: true }, _count: true });
+    expect(holds).toMatchObject({ _count: successes, _sum: { amount: successes * 7 } });
+    expect(await runningBalanceBreaks(userId)).toEqual([]);
+    expect(await ledgerSum(userId)).toBe(initial - successes * 7);
+
+    // Half are confirmed, half released, concurrently: each release gives back what its hold drew.
+    const settle = async (ids: string[]) => {
+      for (let id = ids.shift(); id; id = ids.shift()) {
+        const action = held.indexOf(id) % 2 === 0 ? 'CONFIRM' : 'RELEASE';
+        const response = await api.graphql(FINALIZE, { id, action }, token);
+        expect(response.body.data.finalizeReservation.reservation.status).toBe(action === 'CONFIRM' ? 'CONFIRMED' : 'RELEASED');
+      }
+    };
+    const queue = [...held];
+    await Promise.all(Array.from({ length: 10 }, () => settle(queue)));
+    const released = Math.floor(successes / 2);
+    const final = await balanceOf(token);
+    expect(final.total).toBe(initial - (successes - released) * 7);
+    expect(await ledgerSum(userId)).toBe(final.total);
+    expect(await runningBalanceBreaks(userId)).toEqual([]);
+    expect((await api.services.credits.reconcile()).filter((row) => row.userId === userId)).toEqual([]);
+  }, 180_000);
 
   it('the same idempotency key sent twice at once moves credits once and answers the same', async () => {
     const { token, userId } = await newUser('twice');
@@ -191,23 +262,6 @@ describe('concurrency', () => {
 });
 
 describe('reservations', () => {
-  const RESERVE = `mutation($input: ReserveCreditsInput!) {
-    reserveCredits(input: $input) {
-      __typename
-      ... on ReservationResult { reservation { id status amount } balance { total } }
-      ... on InsufficientCreditsError { required available }
-      ... on ValidationError { message }
-    }
-  }`;
-  const FINALIZE = `mutation($id: ID!, $action: ReservationAction!) {
-    finalizeReservation(reservationId: $id, action: $action) {
-      __typename
-      ... on ReservationResult { reservation { status } balance { total } }
-      ... on ConflictError { message }
-      ... on NotFoundError { message }
-    }
-  }`;
-
   it('a hold counts against the balance until confirmed; a confirmed hold cannot be released', async () => {
     const { token, userId } = await newUser('holder');
     const held = await api.graphql(RESERVE, { input: { operation: 'UNIT', quantity: 4 } }, token);
@@ -243,6 +297,193 @@ describe('reservations', () => {
     const attempt = await api.graphql(FINALIZE, { id, action: 'RELEASE' }, thief.token);
     expect(attempt.body.data.finalizeReservation.__typename).toBe('NotFoundError');
     expect((await api.db.prisma.creditReservation.findUniqueOrThrow({ where: { id: decodeGlobalID(id).id } })).status).toBe('HELD');
+  });
+});
+
+describe('holds in one call and by the general path', () => {
+  const TTL_SECONDS = 600;
+
+  /** Makes a hold through the service, counting the SQL statements it sent. */
+  async function hold(principal: Principal, userId: string, input: ReserveInput) {
+    api.db.queries.length = 0;
+    const before = Date.now();
+    const result = await api.services.credits.reserve(principal, userId, input);
+    return { result, statements: api.db.queries.length, before, after: Date.now() };
+  }
+
+  /**
+   * What a hold wrote, as a user would compare two holds: its row, its ledger row and the balance, with the user's own
+   * ids left out and grants named by when they were given. What the call answered must be what it wrote.
+   */
+  async function written(userId: string, made: Awaited<ReturnType<typeof hold>>) {
+    const { prisma } = api.db;
+    const reservation = await prisma.creditReservation.findUniqueOrThrow({ where: { id: made.result.reservation.id } });
+    const balance = await prisma.creditBalance.findUniqueOrThrow({ where: { userId } });
+    expect(made.result.reservation).toEqual(reservation);
+    expect(made.result.balance).toEqual(balance);
+    expect(reservation.periodStart).toEqual(balance.periodStart);
+    expect(reservation.expiresAt.getTime()).toBeGreaterThanOrEqual(made.before + TTL_SECONDS * 1000);
+    expect(reservation.expiresAt.getTime()).toBeLessThanOrEqual(made.after + TTL_SECONDS * 1000);
+    const row = await prisma.creditTransaction.findFirstOrThrow({ where: { reservationId: reservation.id } });
+    expect(row.requestHash).toMatch(/^[0-9a-f]{64}$/);
+    const grants = await prisma.creditGrant.findMany({ where: { userId }, orderBy: { createdAt: 'asc' } });
+    const named = (draws: unknown) =>
+      (draws as { grantId: string; amount: number }[]).map((draw) => ({
+        amount: draw.amount,
+        grant: grants.findIndex((grant) => grant.id === draw.grantId),
+      }));
+    const details = row.details as { fromGrants: unknown };
+    return {
+      reservation: {
+        operation: reservation.operation,
+        amount: reservation.amount,
+        fromAllowance: reservation.fromAllowance,
+        fromGrants: named(reservation.fromGrants),
+        status: reservation.status,
+        owner: reservation.owner,
+        apiKeyId: reservation.apiKeyId,
+        capturedAmount: reservation.capturedAmount,
+        idempotencyKey: reservation.idempotencyKey,
+        finalizedAt: reservation.finalizedAt,
+        details: reservation.details,
+      },
+      ledgerRow: {
+        kind: row.kind,
+        operation: row.operation,
+        amount: row.amount,
+        balanceAfter: row.balanceAfter,
+        idempotencyKey: row.idempotencyKey,
+        generationId: row.generationId,
+        paymentId: row.paymentId,
+        grantId: row.grantId,
+        actorId: row.actorId,
+        apiKeyId: row.apiKeyId,
+        refundOfId: row.refundOfId,
+        details: { ...details, fromGrants: named(details.fromGrants) },
+      },
+      balance: { allowanceTotal: balance.allowanceTotal, allowanceRemaining: balance.allowanceRemaining, grantedRemaining: balance.grantedRemaining },
+      grantsRemaining: grants.map((grant) => grant.remaining),
+    };
+  }
+
+  async function ledgerRows(userId: string) {
+    return api.db.prisma.creditTransaction.count({ where: { userId } });
+  }
+
+  /** A retry of the hold answers it again and moves nothing; the key with another request is refused. */
+  async function expectReplayOnly(principal: Principal, userId: string, input: ReserveInput, first: ReservationResult) {
+    const rows = await ledgerRows(userId);
+    const replay = await hold(principal, userId, input);
+    expect(replay.result).toEqual({ ...first, replayed: true });
+    await expect(api.services.credits.reserve(principal, userId, { ...input, ttlSeconds: TTL_SECONDS + 1 })).rejects.toMatchObject({
+      code: 'IDEMPOTENCY_KEY_REUSED',
+    });
+    expect(await ledgerRows(userId)).toBe(rows);
+    return replay;
+  }
+
+  it('the first hold of a user with no account yet is written as a hold in one call is', async () => {
+    const input = { operation: 'UNIT', quantity: 4, idempotencyKey: 'first-hold', ttlSeconds: TTL_SECONDS, details: { job: 'poster' } };
+    // Written straight into the users table, as the Auth.js adapter does: no credit account until the first movement.
+    const opened = (await api.db.prisma.user.create({ data: { email: 'hold-opened@example.com' } })).id;
+    expect(await api.services.credits.balanceOf(opened)).toBeNull();
+    const { userId: fast } = await newUser('hold-fast');
+
+    const bySlowPath = await hold({ kind: 'USER', userId: opened }, opened, input);
+    const inOneCall = await hold({ kind: 'USER', userId: fast }, fast, input);
+
+    expect(inOneCall.statements).toBe(1);
+    expect(bySlowPath.statements).toBeGreaterThan(5);
+    const expected = await written(fast, inOneCall);
+    expect(await written(opened, bySlowPath)).toEqual(expected);
+    expect(expected).toMatchObject({
+      reservation: { amount: 4, fromAllowance: 4, fromGrants: [], status: 'HELD', owner: 'USER', idempotencyKey: 'client:reserve:first-hold' },
+      ledgerRow: { kind: 'USAGE', amount: -4, balanceAfter: 6, details: { hold: true, fromAllowance: 4, fromGrants: [] } },
+      balance: { allowanceRemaining: 6, grantedRemaining: 0 },
+    });
+
+    for (const userId of [fast, opened]) {
+      const first = userId === fast ? inOneCall.result : bySlowPath.result;
+      const replay = await expectReplayOnly({ kind: 'USER', userId }, userId, input, first);
+      expect(replay.statements).toBe(1);
+    }
+
+    // A hold made in one call and retried after its period ended is answered by the general path, the same way.
+    await api.db.prisma.creditBalance.update({ where: { userId: fast }, data: { nextResetAt: new Date(Date.now() - 1000) } });
+    const rows = await ledgerRows(fast);
+    const afterRollover = await hold({ kind: 'USER', userId: fast }, fast, input);
+    expect(afterRollover.statements).toBeGreaterThan(1);
+    expect(afterRollover.result).toMatchObject({ replayed: true, reservation: inOneCall.result.reservation, balance: { allowanceRemaining: 10 } });
+    expect(await ledgerRows(fast)).toBe(rows + 1);
+    expect(await ledgerSum(fast)).toBe(10);
+
+    for (const userId of [fast, opened]) {
+      const id = (userId === fast ? inOneCall : bySlowPath).result.reservation.id;
+      const released = await api.services.credits.finalize({ kind: 'USER', userId }, id, 'RELEASE');
+      expect(released.reservation.status).toBe('RELEASED');
+      expect(await runningBalanceBreaks(userId)).toEqual([]);
+    }
+    expect(await ledgerSum(opened)).toBe(10);
+    // The allowance the hold drew went with the period it was drawn in.
+    expect(await ledgerSum(fast)).toBe(10);
+  });
+
+  it('a service hold over a period to roll over is written as a hold in one call is, grants drawn soonest-expiring first', async () => {
+    const { apiKey } = await api.services.apiKeys.create(null, { name: 'holds alike', scopes: ['SPEND'] });
+    const service: Principal = { kind: 'SERVICE', apiKeyId: apiKey.id };
+    const input = { operation: 'UNIT', amount: 13, idempotencyKey: 'rolled-hold', ttlSeconds: TTL_SECONDS, details: { job: 'banner' } };
+    const users = { fast: await newUser('hold-fast-granted'), rolled: await newUser('hold-rolled') };
+    for (const { id } of Object.values(users)) {
+      await grant(id, 3);
+      await grant(id, 2, new Date(Date.now() + 10 * 86_400_000));
+    }
+    // The rolled user spent 8 of their allowance in a period that has since ended: the hold first renews it.
+    await api.graphql(DEDUCT, { input: { operation: 'UNIT', quantity: 8 } }, users.rolled.token);
+    await api.db.prisma.creditBalance.update({ where: { userId: users.rolled.userId }, data: { nextResetAt: new Date(Date.now() - 1000) } });
+
+    const bySlowPath = await hold(service, users.rolled.userId, input);
+    const inOneCall = await hold(service, users.fast.userId, input);
+
+    // The service's user is read first: it must exist and not be banned.
+    expect(inOneCall.statements).toBe(2);
+    expect(bySlowPath.statements).toBeGreaterThan(5);
+    const expected = await written(users.fast.userId, inOneCall);
+    expect(await written(users.rolled.userId, bySlowPath)).toEqual(expected);
+    expect(expected).toMatchObject({
+      reservation: {
+        amount: 13,
+        fromAllowance: 10,
+        fromGrants: [{ grant: 1, amount: 2 }, { grant: 0, amount: 1 }],
+        owner: 'SERVICE',
+        apiKeyId: apiKey.id,
+        idempotencyKey: `service:${apiKey.id}:reserve:rolled-hold`,
+        details: { job: 'banner' },
+      },
+      ledgerRow: { amount: -13, balanceAfter: 2, apiKeyId: apiKey.id, details: { hold: true, fromAllowance: 10 } },
+      balance: { allowanceRemaining: 0, grantedRemaining: 2 },
+      grantsRemaining: [2, 0],
+    });
+    const rollover = await api.db.prisma.creditTransaction.findFirstOrThrow({ where: { userId: users.rolled.userId }, orderBy: { id: 'desc' }, skip: 1 });
+    expect(rollover).toMatchObject({ kind: 'ALLOWANCE_RESET', amount: 8, balanceAfter: 15 });
+
+    for (const { userId } of Object.values(users)) {
+      const first = userId === users.fast.userId ? inOneCall.result : bySlowPath.result;
+      await expectReplayOnly(service, userId, input, first);
+    }
+
+    // Confirming part of either hold gives the rest back the same way: to the grants last drawn first, then the allowance.
+    const refunds = [];
+    for (const [userId, made] of [[users.fast.userId, inOneCall], [users.rolled.userId, bySlowPath]] as const) {
+      const confirmed = await api.services.credits.finalize(service, made.result.reservation.id, 'CONFIRM', { capture: 5 });
+      expect(confirmed.reservation).toMatchObject({ status: 'CONFIRMED', capturedAmount: 5 });
+      const refund = await api.db.prisma.creditTransaction.findFirstOrThrow({ where: { userId, kind: 'REFUND' } });
+      const holdRow = await api.db.prisma.creditTransaction.findFirstOrThrow({ where: { userId, kind: 'USAGE', reservationId: made.result.reservation.id } });
+      expect(refund.refundOfId).toBe(holdRow.id);
+      refunds.push({ amount: refund.amount, balanceAfter: refund.balanceAfter, details: refund.details, balance: confirmed.balance.allowanceRemaining + confirmed.balance.grantedRemaining });
+      expect(await runningBalanceBreaks(userId)).toEqual([]);
+    }
+    expect(refunds[1]).toEqual(refunds[0]);
+    expect(refunds[0]).toMatchObject({ amount: 8, balanceAfter: 10, details: { toAllowance: 5, toGrants: 3, forfeited: 0 } });
   });
 });
 

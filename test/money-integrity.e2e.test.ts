@@ -390,6 +390,22 @@ describe('idempotency keys', () => {
     expect(await ledgerSum(userId)).toBe(5);
   });
 
+  it('a hold key reused for a different request is a typed conflict and moves nothing; the same request replays the hold', async () => {
+    const { token, userId } = await newUser(api, 'hold-key-reuser');
+    const input = { operation: 'AI_TEXT_CHAT', idempotencyKey: 'hold-7', ttlSeconds: 300, details: { job: 7 } };
+    const first = await api.graphql(RESERVE, { input }, token);
+    expect(first.body.data.reserveCredits).toMatchObject({ replayed: false, reservation: { status: 'HELD', amount: 5 }, balance: { total: 5 } });
+    const replay = await api.graphql(RESERVE, { input }, token);
+    expect(replay.body.data.reserveCredits).toEqual({ ...first.body.data.reserveCredits, replayed: true });
+    for (const other of [{ quantity: 2 }, { operation: 'AI_IMAGE_GENERATION' }, { ttlSeconds: 600 }, { details: { job: 8 } }]) {
+      const conflict = await api.graphql(RESERVE, { input: { ...input, ...other } }, token);
+      expect(conflict.body.data.reserveCredits).toMatchObject({ __typename: 'IdempotencyConflictError', code: 'IDEMPOTENCY_KEY_REUSED' });
+    }
+    expect(await total(token)).toBe(5);
+    expect(await ledgerSum(userId)).toBe(5);
+    expect(await api.db.prisma.creditReservation.count({ where: { userId } })).toBe(1);
+  });
+
   it('ledger rows show the caller its own key and never a server key', async () => {
     const { token } = await newUser(api, 'key-reader');
     await api.graphql(DEDUCT, { input: { operation: 'AI_TEXT_CHAT', idempotencyKey: 'mine-1' } }, token);

@@ -25,6 +25,9 @@ const VIEWER = `{ viewer { id email creditBalance { total } subscription { statu
 const DEDUCT = `mutation($key: String) { deductCredits(input: { operation: "AI_TEXT_CHAT", idempotencyKey: $key }) {
   __typename ... on CreditMovement { replayed balance { total } transaction { amount } } } }`;
 
+const RESERVE = `mutation($key: String) { reserveCredits(input: { operation: "AI_TEXT_CHAT", idempotencyKey: $key }) {
+  __typename ... on ReservationResult { replayed balance { total } reservation { id amount status } } } }`;
+
 describe('SQL statements per request', () => {
   it('the viewer with balance and subscription: answered from the authentication read, one statement', async () => {
     const { token } = await api.signUp('counted-viewer');
@@ -61,6 +64,20 @@ describe('SQL statements per request', () => {
     expect(replayed.statements).toBe(2);
     const refused = await statementsOf(DEDUCT, { key: 'broke' }, token);
     expect(refused.data.deductCredits.__typename).toBe('InsufficientCreditsError');
+    expect(refused.statements).toBe(2);
+  });
+
+  it('reserveCredits: as many as deductCredits, the authentication read and one call that locks, checks, draws and holds', async () => {
+    const { token } = await api.signUp('counted-reserve');
+    await statementsOf(RESERVE, { key: 'warm' }, token);
+    const held = await statementsOf(RESERVE, { key: 'counted' }, token);
+    expect(held.data.reserveCredits).toMatchObject({ replayed: false, balance: { total: 0 }, reservation: { amount: 5, status: 'HELD' } });
+    expect(held.statements).toBe(2);
+    const replayed = await statementsOf(RESERVE, { key: 'counted' }, token);
+    expect(replayed.data.reserveCredits).toMatchObject({ replayed: true, balance: { total: 0 }, reservation: held.data.reserveCredits.reservation });
+    expect(replayed.statements).toBe(2);
+    const refused = await statementsOf(RESERVE, { key: 'broke' }, token);
+    expect(refused.data.reserveCredits.__typename).toBe('InsufficientCreditsError');
     expect(refused.statements).toBe(2);
   });
 
@@ -141,6 +158,30 @@ describe('a second instance on the same database', () => {
         const after = await graphqlOnB(DEDUCT, { key: `at-${cost}` }, token);
         expect(after.data.deductCredits.transaction.amount).toBe(-cost);
       }
+      const ledger = await api.db.prisma.creditTransaction.findMany({ where: { userId, kind: 'USAGE' }, orderBy: { id: 'asc' } });
+      expect(ledger.map((row) => row.amount)).toEqual([-5, -7, -3, -9]);
+      const balance = await api.db.prisma.creditBalance.findUniqueOrThrow({ where: { userId } });
+      expect(balance.allowanceRemaining + balance.grantedRemaining).toBe(1010 - 24);
+    } finally {
+      await api.graphql(SET_COST, { cost: 5 }, adminToken);
+    }
+  });
+
+  it('holds at a price changed on the first instance from the first hold after the change is answered', async () => {
+    const { token, userId } = await api.signUp('two-instances-hold-price');
+    await api.services.credits.grant(userId, { amount: 1000, source: 'PROMOTION', reason: 'price change' });
+    const adminToken = await api.token('instances-admin', { email: 'ops@example.com' });
+    try {
+      const before = await graphqlOnB(RESERVE, { key: 'before' }, token);
+      expect(before.data.reserveCredits.reservation.amount).toBe(5);
+      for (const cost of [7, 3, 9]) {
+        const changed = await api.graphql(SET_COST, { cost }, adminToken);
+        expect(changed.body.data.setFeatureCosts.data).toContainEqual({ operation: 'AI_TEXT_CHAT', cost });
+        const after = await graphqlOnB(RESERVE, { key: `at-${cost}` }, token);
+        expect(after.data.reserveCredits).toMatchObject({ replayed: false, reservation: { amount: cost } });
+      }
+      const holds = await api.db.prisma.creditReservation.findMany({ where: { userId }, orderBy: { id: 'asc' } });
+      expect(holds.map((hold) => hold.amount)).toEqual([5, 7, 3, 9]);
       const ledger = await api.db.prisma.creditTransaction.findMany({ where: { userId, kind: 'USAGE' }, orderBy: { id: 'asc' } });
       expect(ledger.map((row) => row.amount)).toEqual([-5, -7, -3, -9]);
       const balance = await api.db.prisma.creditBalance.findUniqueOrThrow({ where: { userId } });

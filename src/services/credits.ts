@@ -193,12 +193,17 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
-interface DeductOutcome {
+/** What credit_deduct and credit_reserve answer (see their migrations); a row is to_jsonb of the table's row. */
+interface OneCallOutcome {
   outcome: 'DONE' | 'REPLAY' | 'INSUFFICIENT' | 'PRICE' | 'SLOW';
   available: number | null;
   unit_cost: number | null;
   balance: Record<string, unknown> | null;
   entry: Record<string, unknown> | null;
+}
+
+interface ReserveOutcome extends OneCallOutcome {
+  reservation: Record<string, unknown> | null;
 }
 
 /** A timestamp(3) column as to_jsonb writes it (UTC, without a zone), or null. */
@@ -218,7 +223,26 @@ function ledgerRow(json: Record<string, unknown>): CreditTransaction {
   return { ...(json as unknown as CreditTransaction), createdAt: utc(json.createdAt)! };
 }
 
+function reservationRow(json: Record<string, unknown>): CreditReservation {
+  return {
+    ...(json as unknown as CreditReservation),
+    periodStart: utc(json.periodStart)!,
+    expiresAt: utc(json.expiresAt)!,
+    finalizedAt: utc(json.finalizedAt),
+    createdAt: utc(json.createdAt)!,
+  };
+}
+
+const reservationOwner = (principal: Principal): ReservationOwner =>
+  principal.kind === 'SERVICE' ? 'SERVICE' : principal.kind === 'SYSTEM' ? 'SYSTEM' : 'USER';
+
 const fingerprint = (request: unknown) => createHash('sha256').update(canonicalJson(request)).digest('hex');
+
+/** What a reused key is compared by: a deduction's request, and a hold's, which also has its time to live. */
+const spendFingerprint = (userId: string, input: SpendInput, amount: number) =>
+  fingerprint({ userId, operation: input.operation, amount, details: input.details ?? null });
+const holdFingerprint = (userId: string, input: ReserveInput, amount: number, ttl: number) =>
+  fingerprint({ userId, operation: input.operation, amount, ttl, details: input.details ?? null });
 
 /**
  * One user's credit account, locked (SELECT ... FOR UPDATE) for the rest of a transaction. Every movement goes
@@ -404,8 +428,9 @@ export class CreditsService {
   }
 
   /**
-   * The cost of an operation as last read here. Only a deduction uses it, and credit_deduct checks it against the
-   * current cost in the statement that spends, so a stale entry costs a second call, never a wrong price.
+   * The cost of an operation as last read here. Only the one-call movements use it, and credit_deduct and
+   * credit_reserve check it against the current cost in the statement that spends, so a stale entry costs a second
+   * call, never a wrong price.
    */
   private async cachedCostOf(operation: string): Promise<number> {
     const known = this.unitCosts.get(operation);
@@ -604,29 +629,27 @@ export class CreditsService {
   // ------------------------------------------------------------------ spending
 
   /**
-   * Spends credits for `userId` at once: one call of credit_deduct (see its migration), which locks the balance,
-   * replays a used key, checks the price, draws and appends the ledger row. The general path below handles what the
-   * function leaves to it (a user with no account yet, a period to roll over).
+   * Runs a one-call movement (credit_deduct, credit_reserve) at the cached unit cost, and again at the current one
+   * when the cost has changed since. Answers what the call did or replayed (a replayed key is checked against this
+   * request), or null when it left the request to the general path with nothing changed.
    */
-  async deduct(principal: Principal, userId: string, input: SpendInput): Promise<Movement> {
-    this.validateSpend(principal, input);
-    let unitCost = await this.cachedCostOf(input.operation);
-    await this.assertServable(principal, userId);
-    const key = clientKeyFor(principal, 'deduct', input.idempotencyKey);
-    await this.deps.rateLimiter.consume(`credits:${userId}`);
+  private async inOneCall<T extends OneCallOutcome>(
+    input: SpendInput,
+    cachedUnitCost: number,
+    requestHashOf: (amount: number) => string | null,
+    call: (amount: number, unitCost: number, requestHash: string | null) => Promise<T[]>,
+  ): Promise<T | null> {
+    let unitCost = cachedUnitCost;
     for (let attempt = 0; ; attempt++) {
       const amount = this.priceFrom(input, unitCost);
-      const requestHash = key ? fingerprint({ userId, operation: input.operation, amount, details: input.details ?? null }) : null;
-      if (!isUuid(userId)) throw new NotFoundError('User', userId);
-      const [result] = await this.deps.prisma.$queryRaw<DeductOutcome[]>`
-        SELECT * FROM credit_deduct(${userId}::uuid, ${input.operation}, ${unitCost}::integer,
-          ${amount}::integer, ${key}, ${requestHash}, ${principal.kind === 'SERVICE' ? principal.apiKeyId : null}::uuid,
-          ${JSON.stringify(input.details ?? {})}::jsonb, ${this.now().toISOString()}::timestamp)`;
+      const requestHash = requestHashOf(amount);
+      const [result] = await call(amount, unitCost, requestHash);
       switch (result.outcome) {
         case 'DONE':
-          return { transaction: ledgerRow(result.entry!), balance: balanceRow(result.balance!), replayed: false };
+          return result;
         case 'REPLAY':
-          return { transaction: this.checkReplay(ledgerRow(result.entry!), requestHash), balance: balanceRow(result.balance!), replayed: true };
+          this.checkReplay(ledgerRow(result.entry!), requestHash);
+          return result;
         case 'INSUFFICIENT':
           throw new InsufficientCreditsError(amount, result.available!);
         case 'PRICE':
@@ -637,15 +660,41 @@ export class CreditsService {
           this.unitCosts.set(input.operation, unitCost);
           continue;
         case 'SLOW':
-          return this.deductLocked(principal, userId, input, key);
+          return null;
       }
     }
+  }
+
+  /**
+   * Spends credits for `userId` at once: one call of credit_deduct (see its migration), which locks the balance,
+   * replays a used key, checks the price, draws and appends the ledger row. The general path below handles what the
+   * function leaves to it (a user with no account yet, a period to roll over).
+   */
+  async deduct(principal: Principal, userId: string, input: SpendInput): Promise<Movement> {
+    this.validateSpend(principal, input);
+    const unitCost = await this.cachedCostOf(input.operation);
+    await this.assertServable(principal, userId);
+    const key = clientKeyFor(principal, 'deduct', input.idempotencyKey);
+    await this.deps.rateLimiter.consume(`credits:${userId}`);
+    if (!isUuid(userId)) throw new NotFoundError('User', userId);
+    const apiKeyId = principal.kind === 'SERVICE' ? principal.apiKeyId : null;
+    const result = await this.inOneCall(
+      input,
+      unitCost,
+      (amount) => (key ? spendFingerprint(userId, input, amount) : null),
+      (amount, unitCost, requestHash) => this.deps.prisma.$queryRaw<OneCallOutcome[]>`
+        SELECT * FROM credit_deduct(${userId}::uuid, ${input.operation}, ${unitCost}::integer,
+          ${amount}::integer, ${key}, ${requestHash}, ${apiKeyId}::uuid,
+          ${JSON.stringify(input.details ?? {})}::jsonb, ${this.now().toISOString()}::timestamp)`,
+    );
+    if (!result) return this.deductLocked(principal, userId, input, key);
+    return { transaction: ledgerRow(result.entry!), balance: balanceRow(result.balance!), replayed: result.outcome === 'REPLAY' };
   }
 
   /** The general path of a deduction: a transaction through the locked account, which opens and rolls it over. */
   private async deductLocked(principal: Principal, userId: string, input: SpendInput, key: string | null): Promise<Movement> {
     const amount = await this.priceOf(principal, input);
-    const requestHash = key ? fingerprint({ userId, operation: input.operation, amount, details: input.details ?? null }) : null;
+    const requestHash = key ? spendFingerprint(userId, input, amount) : null;
     return this.idempotent(
       userId,
       key,
@@ -673,18 +722,52 @@ export class CreditsService {
 
   /**
    * Takes credits out of the balance as a hold until it is confirmed, released, or expires. The hold belongs to
-   * whoever made it: only they (or an admin) can settle it.
+   * whoever made it: only they (or an admin) can settle it. On its own it is one call of credit_reserve (see its
+   * migration), like a deduction; inside the caller's transaction (a generation's) it takes the general path.
    */
   async reserve(principal: Principal, userId: string, input: ReserveInput, tx?: Tx): Promise<ReservationResult> {
-    const amount = await this.priceOf(principal, input, tx);
+    this.validateSpend(principal, input);
+    const unitCost = tx ? await this.costOf(input.operation, tx) : await this.cachedCostOf(input.operation);
+    const price = this.priceFrom(input, unitCost);
     await this.assertServable(principal, userId, tx);
     const { ttlSeconds: ttl } = parseInput(reservationTtl, { ttlSeconds: input.ttlSeconds ?? this.deps.config.reservationTtlSeconds });
     const key = clientKeyFor(principal, 'reserve', input.idempotencyKey);
-    const requestHash = key
-      ? fingerprint({ userId, operation: input.operation, amount, ttl, details: input.details ?? null })
-      : null;
-    const owner: ReservationOwner = principal.kind === 'SERVICE' ? 'SERVICE' : principal.kind === 'SYSTEM' ? 'SYSTEM' : 'USER';
+    if (tx) return this.reserveLocked(principal, userId, input, { amount: price, ttl, key }, tx);
 
+    await this.deps.rateLimiter.consume(`credits:${userId}`);
+    if (!isUuid(userId)) throw new NotFoundError('User', userId);
+    const apiKeyId = principal.kind === 'SERVICE' ? principal.apiKeyId : null;
+    const result = await this.inOneCall(
+      input,
+      unitCost,
+      (amount) => (key ? holdFingerprint(userId, input, amount, ttl) : null),
+      (amount, unitCost, requestHash) => this.deps.prisma.$queryRaw<ReserveOutcome[]>`
+        SELECT * FROM credit_reserve(${userId}::uuid, ${input.operation}, ${unitCost}::integer,
+          ${amount}::integer, ${key}, ${requestHash}, ${reservationOwner(principal)}::"ReservationOwner", ${apiKeyId}::uuid,
+          ${input.generationId ?? null}::uuid, ${JSON.stringify(input.details ?? {})}::jsonb, ${ttl}::integer,
+          ${this.now().toISOString()}::timestamp)`,
+    );
+    if (!result) return this.reserveLocked(principal, userId, input, { amount: await this.priceOf(principal, input), ttl, key });
+    return {
+      reservation: reservationRow(result.reservation!),
+      balance: balanceRow(result.balance!),
+      replayed: result.outcome === 'REPLAY',
+    };
+  }
+
+  /**
+   * The general path of a hold: through the locked account, which opens and rolls it over, in the caller's
+   * transaction or its own.
+   */
+  private async reserveLocked(
+    principal: Principal,
+    userId: string,
+    input: ReserveInput,
+    hold: { amount: number; ttl: number; key: string | null },
+    tx?: Tx,
+  ): Promise<ReservationResult> {
+    const { amount, ttl, key } = hold;
+    const requestHash = key ? holdFingerprint(userId, input, amount, ttl) : null;
     const run = (tx: Tx) =>
       this.withAccount(tx, userId, async (account): Promise<ReservationResult> => {
         const previous = await this.findByKey(tx, userId, key);
@@ -702,7 +785,7 @@ export class CreditsService {
             fromAllowance: draw.fromAllowance,
             fromGrants: draw.fromGrants,
             periodStart: account.balance.periodStart,
-            owner,
+            owner: reservationOwner(principal),
             apiKeyId: principal.kind === 'SERVICE' ? principal.apiKeyId : null,
             idempotencyKey: key,
             expiresAt: new Date(this.now().getTime() + ttl * 1000),
@@ -724,7 +807,6 @@ export class CreditsService {
       });
 
     if (tx) return run(tx);
-    await this.deps.rateLimiter.consume(`credits:${userId}`);
     return this.idempotent(userId, key, () => this.transaction(run), async (first) =>
       this.replayedReservation(this.checkReplay(first, requestHash)),
     );
