@@ -96,7 +96,7 @@ export function createPrismaClient(
  */
 export async function preparedQuery<Row extends object>(prisma: Db, name: string, text: string, values: unknown[]): Promise<Row[]> {
   const pool = pools.get(prisma);
-  if (!pool) throw new Error('preparedQuery needs a client made by createPrismaClient');
+  if (!pool) return prisma.$queryRawUnsafe<Row[]>(text, ...values);
   const started = performance.now();
   const { rows } = await pool.query<Row>({ name, text, values });
   queryObservers.get(prisma)?.({ query: text, durationMs: performance.now() - started });
