@@ -15,6 +15,7 @@ import {
   visit,
   visitWithTypeInfo,
   type DocumentNode,
+  type FieldNode,
   type GraphQLArgument,
   type GraphQLField,
   type GraphQLInputType,
@@ -218,14 +219,14 @@ function describeArgumentProblem(
   return null;
 }
 
-export function findArgumentProblem(
-  schema: GraphQLSchema,
-  document: DocumentNode,
-  operation: OperationDefinitionNode,
-  variables: Record<string, unknown>,
-): ArgumentProblem | null {
+/** Per operation (Apollo keeps parsed documents, so an operation sent again is the same node): its fields that take arguments. */
+const fieldsWithArguments = new WeakMap<OperationDefinitionNode, { field: GraphQLField<unknown, unknown>; node: FieldNode }[]>();
+
+function fieldsWithArgumentsOf(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode) {
+  const known = fieldsWithArguments.get(operation);
+  if (known) return known;
   const typeInfo = new TypeInfo(schema);
-  let problem: ArgumentProblem | null = null;
+  const found: { field: GraphQLField<unknown, unknown>; node: FieldNode }[] = [];
   const definitions = document.definitions.filter(
     (definition) => definition === operation || definition.kind === Kind.FRAGMENT_DEFINITION,
   );
@@ -234,29 +235,35 @@ export function findArgumentProblem(
       definition,
       visitWithTypeInfo(typeInfo, {
         Field(node) {
-          if (problem) return false;
           const field = typeInfo.getFieldDef();
-          if (!field || field.args.length === 0) return undefined;
-          let values: Record<string, unknown>;
-          try {
-            values = getArgumentValues(field, node, variables);
-          } catch {
-            return undefined; // execution reports coercion errors itself
-          }
-          for (const argument of field.args) {
-            const found = checkArgument(schema, field, argument, values[argument.name]);
-            if (found) {
-              problem = { field: field.name, ...found };
-              return false;
-            }
-          }
-          return undefined;
+          if (field && field.args.length > 0) found.push({ field, node });
         },
       }),
     );
-    if (problem) break;
   }
-  return problem;
+  fieldsWithArguments.set(operation, found);
+  return found;
+}
+
+export function findArgumentProblem(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+): ArgumentProblem | null {
+  for (const { field, node } of fieldsWithArgumentsOf(schema, document, operation)) {
+    let values: Record<string, unknown>;
+    try {
+      values = getArgumentValues(field, node, variables);
+    } catch {
+      continue; // execution reports coercion errors itself
+    }
+    for (const argument of field.args) {
+      const found = checkArgument(schema, field, argument, values[argument.name]);
+      if (found) return { field: field.name, ...found };
+    }
+  }
+  return null;
 }
 
 export function argumentGuard<TContext extends object>(): ApolloServerPlugin<TContext> {
