@@ -12,12 +12,11 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
 import { countStatements, createPrismaClient } from '../src/db/client.js';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { applyMigrations } from '../src/db/migrations.js';
-import { createLogger } from '../src/logger.js';
+import { createLogger, logDestination } from '../src/logger.js';
 import { createRuntime } from '../src/runtime.js';
 import { createApp } from '../src/server.js';
 import { signToken } from '../src/services/auth.js';
@@ -311,7 +310,7 @@ async function main() {
     GRAPHQL_MAX_COST: '100000',
   });
   // Request logs are written as on stdout in production, but not onto this terminal.
-  const log = createLogger(config.logLevel, {}, pino.destination({ dest: '/dev/null', sync: false }));
+  const log = createLogger(config.logLevel, {}, logDestination('/dev/null'));
   const prisma = createPrismaClient(url.toString(), { poolSize: config.database.poolSize });
   const statements = countStatements(prisma);
   const runtime = createRuntime({ config, log, prisma, databaseUrl: url.toString() });
