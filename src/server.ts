@@ -1,5 +1,5 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import cors from '@fastify/cors';
@@ -216,6 +216,8 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       // graphql-armor is typed against Apollo's CommonJS build; the runtime is shared.
       ...(protection.plugins as unknown as ApolloServerPlugin<Context>[]),
       ApolloServerPluginLandingPageDisabled(),
+      // No field sets a cache hint; the default plugin would still wrap every field resolver to look for one.
+      ApolloServerPluginCacheControlDisabled(),
       argumentGuard<Context>(),
       logUnexpectedErrors,
       databaseUnavailablePlugin,

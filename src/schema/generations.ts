@@ -163,11 +163,15 @@ export const CreateImageGenerationInput = builder.inputType('CreateImageGenerati
 });
 
 builder.prismaObjectFields('User', (t) => ({
-  imageGenerations: t.relatedConnection('imageGenerations', {
+  // A statement of its own rather than a join into the user's read: the page is limited before its images are
+  // gathered, so a page costs the same for a user with 20 generations as for one with 20,000.
+  imageGenerations: t.prismaConnection({
+    type: 'ImageGeneration',
     cursor: 'createdAt_id',
     maxSize: 100,
     defaultSize: 20,
-    totalCount: true,
+    totalCount: (user, args, context) =>
+      context.prisma.imageGeneration.count({ where: context.services.generations.listFilter(user.id, args) }),
     authScopes: ownerOrAdmin,
     description: 'Generations, newest first; deleted ones are left out. The user themselves, and admins.',
     args: {
@@ -176,10 +180,12 @@ builder.prismaObjectFields('User', (t) => ({
       from: t.arg({ type: 'DateTime', required: false, description: 'Created at or after' }),
       to: t.arg({ type: 'DateTime', required: false, description: 'Created before' }),
     },
-    query: (args, context) => ({
-      where: context.services.generations.listFilter(null, args),
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-    }),
+    resolve: (query, user, args, context) =>
+      context.prisma.imageGeneration.findMany({
+        ...query,
+        where: context.services.generations.listFilter(user.id, args),
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      }),
   }, ...connectionTypes('ImageGeneration', 'image generations')),
 }));
 
