@@ -191,6 +191,29 @@ describe('a second instance on the same database', () => {
     }
   });
 
+  it('a key retried after the price changed replays what it did, even when the retries race on an instance with the old price cached', async () => {
+    const { token, userId } = await api.signUp('retry-after-price-change');
+    await api.services.credits.grant(userId, { amount: 1000, source: 'PROMOTION', reason: 'retries' });
+    const adminToken = await api.token('instances-admin', { email: 'ops@example.com' });
+    try {
+      const first = await graphqlOnB(DEDUCT, { key: 'kept' }, token);
+      expect(first.data.deductCredits).toMatchObject({ replayed: false, transaction: { amount: -5 } });
+      await api.graphql(SET_COST, { cost: 7 }, adminToken);
+      expect((await graphqlOnB(DEDUCT, { key: 'at-seven' }, token)).data.deductCredits.transaction.amount).toBe(-7);
+      const retried = await graphqlOnB(DEDUCT, { key: 'kept' }, token);
+      expect(retried.data.deductCredits).toMatchObject({ replayed: true, transaction: { amount: -5 } });
+      await api.graphql(SET_COST, { cost: 9 }, adminToken);
+      const twins = await Promise.all([graphqlOnB(DEDUCT, { key: 'twins' }, token), graphqlOnB(DEDUCT, { key: 'twins' }, token)]);
+      expect(twins.map((twin) => twin.data.deductCredits.__typename)).toEqual(['CreditMovement', 'CreditMovement']);
+      expect(twins.map((twin) => twin.data.deductCredits.replayed).sort()).toEqual([false, true]);
+      expect(twins.map((twin) => twin.data.deductCredits.transaction.amount)).toEqual([-9, -9]);
+      const ledger = await api.db.prisma.creditTransaction.findMany({ where: { userId, kind: 'USAGE' }, orderBy: { id: 'asc' } });
+      expect(ledger.map((row) => row.amount)).toEqual([-5, -7, -9]);
+    } finally {
+      await api.graphql(SET_COST, { cost: 5 }, adminToken);
+    }
+  });
+
   it('refuses a user banned on the first instance at their next request to the second', async () => {
     const { token, id } = await api.signUp('two-instances-ban');
     expect((await graphqlOnB(VIEWER, {}, token)).data.viewer.email).toBe('two-instances-ban@example.com');

@@ -244,10 +244,17 @@ const RESERVE_IN_ONE_CALL = `SELECT * FROM credit_reserve($1::uuid, $2, $3::inte
 const fingerprint = (request: unknown) => createHash('sha256').update(canonicalJson(request)).digest('hex');
 
 /** What a reused key is compared by: a deduction's request, and a hold's, which also has its time to live. */
-const spendFingerprint = (userId: string, input: SpendInput, amount: number) =>
-  fingerprint({ userId, operation: input.operation, amount, details: input.details ?? null });
-const holdFingerprint = (userId: string, input: ReserveInput, amount: number, ttl: number) =>
-  fingerprint({ userId, operation: input.operation, amount, ttl, details: input.details ?? null });
+/**
+ * What a request asked for, as it was sent: a key retried after a cost change is the same request and replays what it
+ * did, whatever this instance had cached or the price is now. A price the caller named (a service key's amount) is
+ * part of the request.
+ */
+const requested = (input: SpendInput) =>
+  input.amount != null ? { amount: input.amount } : { quantity: input.quantity ?? 1 };
+const spendFingerprint = (userId: string, input: SpendInput) =>
+  fingerprint({ userId, operation: input.operation, ...requested(input), details: input.details ?? null });
+const holdFingerprint = (userId: string, input: ReserveInput, ttl: number) =>
+  fingerprint({ userId, operation: input.operation, ...requested(input), ttl, details: input.details ?? null });
 
 /**
  * One user's credit account, locked (SELECT ... FOR UPDATE) for the rest of a transaction. Every movement goes
@@ -641,13 +648,12 @@ export class CreditsService {
   private async inOneCall<T extends OneCallOutcome>(
     input: SpendInput,
     cachedUnitCost: number,
-    requestHashOf: (amount: number) => string | null,
+    requestHash: string | null,
     call: (amount: number, unitCost: number, requestHash: string | null) => Promise<T[]>,
   ): Promise<T | null> {
     let unitCost = cachedUnitCost;
     for (let attempt = 0; ; attempt++) {
       const amount = this.priceFrom(input, unitCost);
-      const requestHash = requestHashOf(amount);
       const [result] = await call(amount, unitCost, requestHash);
       switch (result.outcome) {
         case 'DONE':
@@ -686,7 +692,7 @@ export class CreditsService {
     const result = await this.inOneCall(
       input,
       unitCost,
-      (amount) => (key ? spendFingerprint(userId, input, amount) : null),
+      key ? spendFingerprint(userId, input) : null,
       (amount, unitCost, requestHash) =>
         preparedQuery<OneCallOutcome>(this.deps.prisma, 'credit_deduct', DEDUCT_IN_ONE_CALL, [
           userId, input.operation, unitCost, amount, key, requestHash, apiKeyId, JSON.stringify(input.details ?? {}), this.now().toISOString(),
@@ -699,7 +705,7 @@ export class CreditsService {
   /** The general path of a deduction: a transaction through the locked account, which opens and rolls it over. */
   private async deductLocked(principal: Principal, userId: string, input: SpendInput, key: string | null): Promise<Movement> {
     const amount = await this.priceOf(principal, input);
-    const requestHash = key ? spendFingerprint(userId, input, amount) : null;
+    const requestHash = key ? spendFingerprint(userId, input) : null;
     return this.idempotent(
       userId,
       key,
@@ -745,7 +751,7 @@ export class CreditsService {
     const result = await this.inOneCall(
       input,
       unitCost,
-      (amount) => (key ? holdFingerprint(userId, input, amount, ttl) : null),
+      key ? holdFingerprint(userId, input, ttl) : null,
       (amount, unitCost, requestHash) =>
         preparedQuery<ReserveOutcome>(this.deps.prisma, 'credit_reserve', RESERVE_IN_ONE_CALL, [
           userId, input.operation, unitCost, amount, key, requestHash, reservationOwner(principal), apiKeyId,
@@ -772,7 +778,7 @@ export class CreditsService {
     tx?: Tx,
   ): Promise<ReservationResult> {
     const { amount, ttl, key } = hold;
-    const requestHash = key ? holdFingerprint(userId, input, amount, ttl) : null;
+    const requestHash = key ? holdFingerprint(userId, input, ttl) : null;
     const run = (tx: Tx) =>
       this.withAccount(tx, userId, async (account): Promise<ReservationResult> => {
         const previous = await this.findByKey(tx, userId, key);
