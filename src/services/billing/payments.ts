@@ -31,7 +31,7 @@ export class PaymentService {
     const invoice = await this.core.stripe.invoices.retrieve(invoiceId);
     const subscriptionId = invoiceSubscriptionId(invoice);
     const fetched: FetchedSubscription | null = subscriptionId ? await this.subscriptions.fetch(subscriptionId) : null;
-    await this.core.transaction(async (tx) => {
+    await this.core.applying(context, async (tx) => {
       const subscription = fetched ? await this.subscriptions.storeIn(tx, fetched, context) : null;
       const userId = subscription?.userId ?? (await this.userForCustomer(tx, idOf(invoice.customer as string | { id: string } | null)));
       if (!userId) throw new Error(`Invoice ${invoice.id}: no user for customer ${String(invoice.customer)}`);
@@ -88,10 +88,10 @@ export class PaymentService {
    * Takes back the refunded share of a pack's credits. What the user already spent cannot be taken back; it is
    * recorded on the payment (creditsUnrecovered), never left as a negative balance.
    */
-  async handleChargeRefunded(chargeId: string) {
+  async handleChargeRefunded(chargeId: string, context: Pick<EventContext, 'recordApplied'> = {}) {
     const charge = await this.core.stripe.charges.retrieve(chargeId);
     const paymentIntentId = idOf(charge.payment_intent as string | { id: string } | null);
-    await this.core.transaction(async (tx) => {
+    await this.core.applying(context, async (tx) => {
       const found = await tx.payment.findFirst({
         where: { OR: [{ stripeChargeId: charge.id }, ...(paymentIntentId ? [{ stripePaymentIntentId: paymentIntentId }] : [])] },
       });

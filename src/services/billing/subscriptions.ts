@@ -118,7 +118,7 @@ export class SubscriptionService {
 
   /** Writes a subscription read from Stripe under its lock. */
   store(fetched: FetchedSubscription, context: EventContext): Promise<SubscriptionWithPlan> {
-    return this.core.transaction((tx) => this.storeIn(tx, fetched, context));
+    return this.core.applying(context, (tx) => this.storeIn(tx, fetched, context));
   }
 
   async storeIn(tx: Tx, fetched: FetchedSubscription, context: EventContext): Promise<SubscriptionWithPlan> {
