@@ -20,8 +20,14 @@ const DIRECT_CLAIM_SECONDS = 300;
 /** Events of one Stripe object a worker claims at once (applied one after another, in order). */
 export const WEBHOOK_EVENTS_PER_CLAIM = 20;
 
-/** An event as a worker claimed it: enough to apply it without reading the row again. */
-export type ClaimedWebhookEvent = Pick<WebhookEvent, 'id' | 'type' | 'payload' | 'attempts'>;
+/**
+ * An event as a worker claimed it: enough to apply it without reading the row again. Its handler re-reads the object
+ * from Stripe, so of the stored body only the object's id is needed.
+ */
+export type ClaimedWebhookEvent = Pick<WebhookEvent, 'id' | 'type' | 'attempts' | 'stripeCreated'> & { objectId: string | null };
+
+/** The columns of a claimed event, from a row `w` of "WebhookEvent". */
+const CLAIMED_COLUMNS = Prisma.raw(`w.id, w.type, w.attempts, w."stripeCreated", w.payload->'data'->'object'->>'id' AS "objectId"`);
 
 /** Due events of one Stripe object (ordering key), oldest first, claimed together by one worker. */
 export type ClaimedWebhookBatch = ClaimedWebhookEvent[];
@@ -32,7 +38,7 @@ export interface WebhookProcessingResult {
   error?: string;
 }
 
-type Handler = (event: Stripe.Event, object: { id: string }, context: EventContext) => Promise<void>;
+type Handler = (object: { id: string }, context: EventContext & { stripeEventId: string }) => Promise<void>;
 
 const DUE = (alias: string) => Prisma.raw(`(${alias}.status = 'PENDING'
   OR (${alias}.status = 'FAILED' AND ${alias}."nextAttemptAt" <= timezone('UTC', now()) AND ${alias}.attempts < ${WEBHOOK_MAX_ATTEMPTS})
@@ -59,21 +65,21 @@ export class WebhookService {
   ) {
     const { catalog, checkout, subscriptions, payments } = parts;
     const prisma = core.deps.prisma;
-    const applyCheckout: Handler = async (_event, object, context) => {
+    const applyCheckout: Handler = async (object, context) => {
       const session = await this.core.stripe.checkout.sessions.retrieve(object.id);
       if (CheckoutService.isSettled(session)) await checkout.applyCheckoutSession(session, context);
     };
-    const refreshSubscription: Handler = async (_event, object, context) => {
+    const refreshSubscription: Handler = async (object, context) => {
       await subscriptions.refreshSubscription(object.id, context);
     };
-    const mirrorProduct: Handler = async (_event, object) => {
+    const mirrorProduct: Handler = async (object) => {
       const product = await this.core.stripe.products.retrieve(object.id).catch((error) => {
         if (isMissingResource(error)) return { id: object.id, deleted: true as const };
         throw error;
       });
       await catalog.mirrorProduct(prisma, product as Stripe.Product | { id: string; deleted: true });
     };
-    const mirrorPrice: Handler = async (_event, object, context) => {
+    const mirrorPrice: Handler = async (object, context) => {
       const price = await this.core.stripe.prices.retrieve(object.id).catch((error) => {
         if (isMissingResource(error)) return { id: object.id, deleted: true as const };
         throw error;
@@ -88,16 +94,16 @@ export class WebhookService {
       'customer.subscription.deleted': refreshSubscription,
       'customer.subscription.paused': refreshSubscription,
       'customer.subscription.resumed': refreshSubscription,
-      'customer.subscription.trial_will_end': async (event, object, context) => {
+      'customer.subscription.trial_will_end': async (object, context) => {
         const fetched = await subscriptions.fetch(object.id);
         await this.core.applying(context, async (tx) => {
           const row = await subscriptions.storeIn(tx, fetched, context);
-          await this.recordEventOnce(tx, row, 'trial_will_end', event.id, { trialEnd: row.trialEnd?.toISOString() ?? null });
+          await this.recordEventOnce(tx, row, 'trial_will_end', context.stripeEventId, { trialEnd: row.trialEnd?.toISOString() ?? null });
         });
       },
-      'invoice.paid': (_event, object, context) => payments.handleInvoice(object.id, context, 'paid'),
-      'invoice.payment_failed': (_event, object, context) => payments.handleInvoice(object.id, context, 'failed'),
-      'charge.refunded': (_event, object, context) => payments.handleChargeRefunded(object.id, context),
+      'invoice.paid': (object, context) => payments.handleInvoice(object.id, context, 'paid'),
+      'invoice.payment_failed': (object, context) => payments.handleInvoice(object.id, context, 'failed'),
+      'charge.refunded': (object, context) => payments.handleChargeRefunded(object.id, context),
       'product.created': mirrorProduct,
       'product.updated': mirrorProduct,
       'product.deleted': mirrorProduct,
@@ -105,7 +111,7 @@ export class WebhookService {
       'price.updated': mirrorPrice,
       'price.deleted': mirrorPrice,
       // Deletion is final in Stripe, so no later event can undo it.
-      'customer.deleted': async (_event, object) => {
+      'customer.deleted': async (object) => {
         await prisma.stripeCustomer.updateMany({ where: { id: object.id, deletedAt: null }, data: { deletedAt: this.core.now() } });
       },
     };
@@ -119,18 +125,17 @@ export class WebhookService {
   /** Consecutive events of one object whose handler only re-reads it share this; any other event has none. */
   private rereadKey(event: ClaimedWebhookEvent): string | null {
     const handler = this.handlerOf(event.type);
-    const objectId = (event.payload as { data?: { object?: { id?: unknown } } } | null)?.data?.object?.id;
-    return handler && this.rereadOnly.has(handler) && typeof objectId === 'string' ? `${event.type.split('.')[0]}:${objectId}` : null;
+    return handler && this.rereadOnly.has(handler) && event.objectId !== null ? `${event.type.split('.')[0]}:${event.objectId}` : null;
   }
 
-  private async handle(event: Stripe.Event, recordApplied: EventContext['recordApplied']) {
+  private async handle(event: ClaimedWebhookEvent, recordApplied: EventContext['recordApplied']) {
     const handler = this.handlerOf(event.type);
     if (!handler) {
       this.core.deps.log.debug({ type: event.type, eventId: event.id }, 'webhook event type not handled');
       return;
     }
-    const context: EventContext = { stripeEventId: event.id, eventAt: fromUnix(event.created), reason: event.type, recordApplied };
-    await handler(event, event.data.object as { id: string }, context);
+    if (event.objectId === null) throw new Error(`Event ${event.id} names no object id`);
+    await handler({ id: event.objectId }, { stripeEventId: event.id, eventAt: event.stripeCreated, reason: event.type, recordApplied });
   }
 
   /** Verifies the signature and stores the event once; processing happens in a job. */
@@ -201,9 +206,9 @@ export class WebhookService {
         SET status = 'PROCESSING', attempts = w.attempts + 1, "claimedBy" = ${worker},
             "claimedUntil" = timezone('UTC', now()) + make_interval(secs => ${claimSeconds})
         WHERE w.id IN (SELECT id FROM head UNION ALL SELECT id FROM next)
-        RETURNING w.id, w.type, w.payload, w.attempts, w."orderingKey", w."stripeCreated"
+        RETURNING ${CLAIMED_COLUMNS}, w."orderingKey"
       )
-      SELECT id, type, payload, attempts, "orderingKey" FROM claimed ORDER BY "stripeCreated", id`;
+      SELECT * FROM claimed ORDER BY "stripeCreated", id`;
     const batches: ClaimedWebhookBatch[] = [];
     const byObject = new Map<string, ClaimedWebhookBatch>();
     for (const { orderingKey, ...event } of rows) {
@@ -237,17 +242,18 @@ export class WebhookService {
   async processWebhookEvent(eventId: string): Promise<WebhookProcessingResult> {
     const { prisma } = this.core.deps;
     const worker = `direct:${randomUUID()}`;
-    const claimed = await prisma.$executeRaw`
-      UPDATE "WebhookEvent"
+    const [claimed] = await prisma.$queryRaw<ClaimedWebhookEvent[]>`
+      UPDATE "WebhookEvent" w
       SET status = 'PROCESSING', attempts = attempts + 1, "claimedBy" = ${worker},
           "claimedUntil" = timezone('UTC', now()) + make_interval(secs => ${DIRECT_CLAIM_SECONDS})
       WHERE id = ${eventId}
-        AND (status IN ('PENDING', 'FAILED') OR (status = 'PROCESSING' AND "claimedUntil" < timezone('UTC', now())))`;
-    if (claimed === 0) {
+        AND (status IN ('PENDING', 'FAILED') OR (status = 'PROCESSING' AND "claimedUntil" < timezone('UTC', now())))
+      RETURNING ${CLAIMED_COLUMNS}`;
+    if (!claimed) {
       const row = await prisma.webhookEvent.findUnique({ where: { id: eventId } });
       return { status: row?.status ?? 'MISSING', skipped: true };
     }
-    return this.processClaimedWebhookEvent(await prisma.webhookEvent.findUniqueOrThrow({ where: { id: eventId } }), worker);
+    return this.processClaimedWebhookEvent(claimed, worker);
   }
 
   /** Applies an event `worker` has claimed (see processClaimedWebhookBatch). */
@@ -292,7 +298,7 @@ export class WebhookService {
       WHERE id = ANY(${ids}) AND status = 'PROCESSING' AND "claimedBy" = ${worker}`;
     try {
       let recorded: number | null = null;
-      await this.handle(applied.payload as unknown as Stripe.Event, async (tx) => {
+      await this.handle(applied, async (tx) => {
         recorded = await record(tx);
       });
       const done: number = recorded ?? (await record(prisma));
