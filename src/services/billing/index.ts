@@ -14,7 +14,6 @@ export type { BillingIntervalValue, BillingServiceDeps, CheckoutOutcome, Subscri
 export type { SyncCheckpoint, SyncPhase } from './sync.js';
 export {
   orderingKeyOf,
-  WEBHOOK_EVENTS_PER_CLAIM,
   WEBHOOK_MAX_ATTEMPTS,
   WEBHOOK_TOLERANCE_SECONDS,
   type ClaimedWebhookBatch,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Db, Tx } from '../../db/client.js';
 import { Prisma, type Subscription, type WebhookEvent } from '../../generated/prisma/client.js';
 import { recordAdminAction } from '../audit.js';
 import { BillingNotConfiguredError, ConflictError, NotFoundError, WebhookPayloadError, WebhookSignatureError } from '../errors.js';
@@ -6,7 +7,6 @@ import { findTextProblem } from '../text.js';
 import type { CatalogService } from './catalog.js';
 import type { PaymentService } from './payments.js';
 import { CheckoutService } from './checkout.js';
-import type { Db, Tx } from '../../db/client.js';
 import { errorMessage, type BillingCore, type EventContext } from './shared.js';
 import { fromUnix, isMissingResource, type Stripe } from './stripe.js';
 import type { SubscriptionService } from './subscriptions.js';
@@ -18,7 +18,7 @@ const WEBHOOK_RETRY_BASE_SECONDS = 5;
 /** A direct (admin or test) run holds its claim this long; it is one event, done well within it. */
 const DIRECT_CLAIM_SECONDS = 300;
 /** Events of one Stripe object a worker claims at once (applied one after another, in order). */
-export const WEBHOOK_EVENTS_PER_CLAIM = 20;
+const WEBHOOK_EVENTS_PER_CLAIM = 20;
 
 /**
  * An event as a worker claimed it: enough to apply it without reading the row again. Its handler re-reads the object
