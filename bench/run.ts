@@ -7,9 +7,9 @@
  *   BENCH_SECONDS=4 npm run bench -- viewer deduct-hot-user
  *   npm run bench -- --json                # machine-readable results on stdout
  */
-import { execFile, execFileSync, fork } from 'node:child_process';
+import { execFile, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
@@ -21,6 +21,7 @@ import { createRuntime } from '../src/runtime.js';
 import { createApp } from '../src/server.js';
 import { signToken } from '../src/services/auth.js';
 import type { LoadRequest, LoadResult } from './load.js';
+import { findPostmaster, postgresCpuMs } from './cpu.js';
 import type { BenchRow } from './rows.js';
 import { HISTORY_PAGE, scenarios, type BenchContext, type Ceiling, type Scenario } from './scenarios.js';
 
@@ -47,49 +48,6 @@ function runLoad(request: LoadRequest): Promise<LoadResult> {
     child.once('exit', (code) => code !== 0 && reject(new Error(`load generator exited with ${code}`)));
     child.send(request);
   });
-}
-
-// ------------------------------------------------------------------ CPU of the PostgreSQL server, from /proc
-
-const TICKS_PER_SECOND = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-function statFields(pid: number | string): string[] | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return null;
-  }
-}
-
-/**
- * CPU milliseconds the server has used: the postmaster, its live backends, and (through the postmaster's
- * children counters) every backend that has exited, such as pgbench's connections.
- */
-function postgresCpuMs(postmaster: number | null): number | null {
-  if (postmaster === null) return null;
-  const own = statFields(postmaster);
-  if (!own) return null;
-  // Fields after the command: state, ppid, ..., utime(11), stime(12), cutime(13), cstime(14).
-  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const fields = statFields(entry);
-    if (fields && Number(fields[1]) === postmaster) ticks += Number(fields[11]) + Number(fields[12]);
-  }
-  return (ticks * 1000) / TICKS_PER_SECOND;
-}
-
-async function findPostmaster(client: pg.Client): Promise<number | null> {
-  const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-  const fields = statFields(rows[0].pid);
-  return fields ? Number(fields[1]) : null;
 }
 
 const serverCpuMs = () => {

@@ -184,6 +184,70 @@ describe('two processes draining one backlog', () => {
   }, 120_000);
 });
 
+describe('two processes draining bursts of subscription events', () => {
+  it('each customer is taken by one of them: one read of Stripe per burst, every event recorded once, the latest state stored', async () => {
+    const CUSTOMERS = 8;
+    const UPDATES = 3;
+    fake.product('prod_plus', { name: 'Plus' });
+    fake.price('price_plus_month', 'prod_plus', {
+      unit_amount: 900,
+      unit_amount_decimal: '900',
+      type: 'recurring',
+      recurring: { interval: 'month', interval_count: 1, meter: null, usage_type: 'licensed', trial_period_days: null },
+      metadata: { planKey: 'plus' },
+    });
+    const receiver = await startServer({ JOBS_ENABLED: 'false' });
+    const created = Math.floor(Date.now() / 1000) - 600;
+    const bursts: { userId: string; subscriptionId: string; eventIds: string[] }[] = [];
+    for (let c = 0; c < CUSTOMERS; c++) {
+      const token = await signToken(TEST_JWT_SECRET, { sub: `burst-${c}`, email: `burst-${c}@example.com`, emailVerified: true });
+      const answer = (await (
+        await fetch(`${receiver.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query: '{ viewer { id } }' }),
+        })
+      ).json()) as { data: { viewer: { id: string } } };
+      const userId = Buffer.from(answer.data.viewer.id, 'base64').toString().split(':')[1]!;
+      const subscription = fake.createSubscription({ customer: `cus_burst_${c}`, priceId: 'price_plus_month', metadata: { userId, planKey: 'plus' } });
+      const eventIds = [await deliver(receiver.url, 'customer.subscription.created', subscription, created + c * 10)];
+      for (let u = 1; u <= UPDATES; u++) eventIds.push(await deliver(receiver.url, 'customer.subscription.updated', subscription, created + c * 10 + u));
+      // Stripe moves on after the last delivery.
+      fake.setSubscription(subscription.id, { cancel_at_period_end: true });
+      bursts.push({ userId, subscriptionId: subscription.id, eventIds });
+    }
+    await stopServer(receiver.main);
+
+    const readsBefore = fake.requests.length;
+    const workers = await Promise.all([0, 1].map(() => startServer({ JOBS_ENABLED: 'true', WEBHOOK_CONCURRENCY: '2' })));
+    try {
+      const rows = await eventually('the bursts applied', async () => {
+        const { rows } = await client.query<{ id: string; status: string; attempts: number; supersededBy: string | null }>(
+          `SELECT id, status, attempts, "supersededBy" FROM "WebhookEvent" WHERE "orderingKey" LIKE 'cus_burst_%'`,
+        );
+        return rows.length === CUSTOMERS * (UPDATES + 1) && rows.every((row) => row.status === 'PROCESSED') ? rows : null;
+      });
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      const reads = fake.requests.slice(readsBefore);
+      for (const { userId, subscriptionId, eventIds } of bursts) {
+        const last = eventIds[eventIds.length - 1]!;
+        expect(eventIds.map((id) => byId.get(id)!.attempts)).toEqual(eventIds.map(() => 1));
+        expect(eventIds.map((id) => byId.get(id)!.supersededBy)).toEqual([...eventIds.slice(1).map(() => last), null]);
+        expect(reads.filter((request) => request.path === `/v1/subscriptions/${subscriptionId}`)).toHaveLength(1);
+        const stored = await client.query(`SELECT status, "cancelAtPeriodEnd", "lastEventId" FROM "Subscription" WHERE "stripeSubscriptionId" = $1`, [subscriptionId]);
+        expect(stored.rows).toEqual([{ status: 'ACTIVE', cancelAtPeriodEnd: true, lastEventId: last }]);
+        const periods = await client.query(
+          `SELECT count(*)::int AS count FROM "CreditTransaction" WHERE "userId" = $1 AND "idempotencyKey" LIKE 'sys:allowance-period:%'`,
+          [userId],
+        );
+        expect(periods.rows[0].count).toBe(1);
+      }
+    } finally {
+      for (const { main } of workers) await stopServer(main);
+    }
+  }, 240_000);
+});
+
 describe('a worker killed mid-event', () => {
   it('the restarted process takes the event over once its claim runs out, and applies it once', async () => {
     const env = { JOBS_ENABLED: 'true', WEBHOOK_CLAIM_SECONDS: '3' };

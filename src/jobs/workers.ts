@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { ClaimedWebhookEvent } from '../services/billing/index.js';
+import type { ClaimedWebhookBatch } from '../services/billing/index.js';
 import type { Services } from '../services/index.js';
 import { ClaimWorker, DatabaseNotifications } from './claim-worker.js';
 
@@ -27,16 +27,20 @@ export function createBackgroundWorkers(options: { config: Config; log: Logger; 
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const { concurrency: webhookConcurrency, claimSeconds } = config.webhooks;
 
-  const webhooks = new ClaimWorker<ClaimedWebhookEvent>({
+  // A slot holds one Stripe object's claimed events, applied in order.
+  const webhooks = new ClaimWorker<ClaimedWebhookBatch>({
     name: 'stripe-webhooks',
     concurrency: webhookConcurrency,
     pollMs: WEBHOOK_POLL_MS,
     log,
-    claim: (limit) => services.billing.claimDueWebhookEvents(workerId, limit, claimSeconds),
-    process: async (event) => {
-      await services.billing.processClaimedWebhookEvent(event, workerId);
+    claim: (objects) => services.billing.claimDueWebhookBatches(workerId, objects, claimSeconds),
+    process: async (events) => {
+      await services.billing.processClaimedWebhookBatch(events, workerId);
     },
-    heartbeat: { everyMs: Math.max(500, (claimSeconds * 1000) / 3), run: (events) => services.billing.extendWebhookClaims(workerId, events.map((event) => event.id), claimSeconds).then(() => undefined) },
+    heartbeat: {
+      everyMs: Math.max(500, (claimSeconds * 1000) / 3),
+      run: (batches) => services.billing.extendWebhookClaims(workerId, batches.flat().map((event) => event.id), claimSeconds).then(() => undefined),
+    },
   });
   const generations = new ClaimWorker({
     name: 'generations',

@@ -193,6 +193,10 @@ export const WebhookEventRef = builder.prismaNode('WebhookEvent', {
     stripeCreated: t.expose('stripeCreated', { description: 'When Stripe created the event', type: 'DateTime' }),
     receivedAt: t.expose('receivedAt', { description: 'When this server received it', type: 'DateTime' }),
     processedAt: t.expose('processedAt', { description: 'When it was applied; null until then', type: 'DateTime', nullable: true }),
+    supersededBy: t.exposeString('supersededBy', {
+      description: "The later event of the same Stripe object whose read of the object applied this one too; null when it was applied by its own read",
+      nullable: true,
+    }),
     nextAttemptAt: t.expose('nextAttemptAt', { description: 'When the next retry runs; null when none is scheduled', type: 'DateTime', nullable: true }),
   }),
 });

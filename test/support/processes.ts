@@ -24,10 +24,15 @@ export function userEnvironment(env: Record<string, string>): NodeJS.ProcessEnv 
  * Starts the server the way `npm start` does. With `ownGroup`, it leads its own process group, as a job started
  * from a terminal does, so `process.kill(-pid, signal)` is what Ctrl-C sends.
  */
-export function startMain(env: Record<string, string>, options: { ownGroup?: boolean; singleProcess?: boolean } = {}): RunningProcess {
+export function startMain(
+  env: Record<string, string>,
+  options: { ownGroup?: boolean; singleProcess?: boolean; nodeOptions?: string[] } = {},
+): RunningProcess {
   // The tsx command runs the server in a child process and relays signals to it; SIGKILL cannot be relayed, so a
   // test that kills the server runs it in one process (node with tsx's loader) to kill the server itself.
-  const [command, args] = options.singleProcess ? [process.execPath, ['--import', 'tsx', 'src/main.ts']] : [tsx, ['src/main.ts']];
+  const [command, args] = options.singleProcess
+    ? [process.execPath, [...(options.nodeOptions ?? []), '--import', 'tsx', 'src/main.ts']]
+    : [tsx, ['src/main.ts']];
   const child = spawn(command, args, {
     cwd: root,
     env: userEnvironment({ JOBS_ENABLED: 'false', LOG_LEVEL: 'info', ...env }),

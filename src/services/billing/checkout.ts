@@ -169,7 +169,7 @@ export class CheckoutService {
     const subscriptionId = mode === 'subscription' ? idOf(session.subscription as string | { id: string } | null) : null;
     if (mode === 'subscription' && !subscriptionId) throw new Error(`Checkout session ${session.id} has no subscription`);
     const fetched = subscriptionId ? await this.subscriptions.fetch(subscriptionId) : null;
-    return this.core.transaction(async (tx) => {
+    return this.core.applying(context, async (tx) => {
       await tx.checkoutSession.createMany({
         data: [{ id: session.id, userId, mode, status: session.status ?? 'complete' }],
         skipDuplicates: true,

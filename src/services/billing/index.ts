@@ -6,13 +6,20 @@ import { BillingCore, type BillingIntervalValue, type BillingServiceDeps, type C
 import type { Stripe } from './stripe.js';
 import { SubscriptionService } from './subscriptions.js';
 import { SyncService, type SyncCheckpoint, type SyncPhase } from './sync.js';
-import { WebhookService, type ClaimedWebhookEvent, type WebhookProcessingResult } from './webhooks.js';
+import { WebhookService, type ClaimedWebhookBatch, type ClaimedWebhookEvent, type WebhookProcessingResult } from './webhooks.js';
 
 export { DEFAULT_PACKS, DEFAULT_PLANS } from './catalog.js';
 export { daysUntilRenewal, pickCurrentSubscription } from './shared.js';
 export type { BillingIntervalValue, BillingServiceDeps, CheckoutOutcome, SubscriptionWithPlan } from './shared.js';
 export type { SyncCheckpoint, SyncPhase } from './sync.js';
-export { orderingKeyOf, WEBHOOK_MAX_ATTEMPTS, WEBHOOK_TOLERANCE_SECONDS, type ClaimedWebhookEvent, type WebhookProcessingResult } from './webhooks.js';
+export {
+  orderingKeyOf,
+  WEBHOOK_MAX_ATTEMPTS,
+  WEBHOOK_TOLERANCE_SECONDS,
+  type ClaimedWebhookBatch,
+  type ClaimedWebhookEvent,
+  type WebhookProcessingResult,
+} from './webhooks.js';
 
 /**
  * Plans, checkout, subscriptions, payments and the Stripe webhook pipeline, one part per file. Stripe is the source
@@ -116,12 +123,16 @@ export class BillingService {
     return this.webhooks.processWebhookEvent(eventId);
   }
 
-  claimDueWebhookEvents(worker: string, limit: number, claimSeconds: number): Promise<ClaimedWebhookEvent[]> {
-    return this.webhooks.claimDueWebhookEvents(worker, limit, claimSeconds);
+  claimDueWebhookBatches(worker: string, objects: number, claimSeconds: number, perObject?: number): Promise<ClaimedWebhookBatch[]> {
+    return this.webhooks.claimDueWebhookBatches(worker, objects, claimSeconds, perObject);
   }
 
   processClaimedWebhookEvent(event: ClaimedWebhookEvent, worker: string): Promise<WebhookProcessingResult> {
     return this.webhooks.processClaimedWebhookEvent(event, worker);
+  }
+
+  processClaimedWebhookBatch(events: ClaimedWebhookBatch, worker: string): Promise<WebhookProcessingResult[]> {
+    return this.webhooks.processClaimedWebhookBatch(events, worker);
   }
 
   extendWebhookClaims(worker: string, eventIds: string[], claimSeconds: number): Promise<number> {

@@ -31,8 +31,9 @@ export class PaymentService {
     const invoice = await this.core.stripe.invoices.retrieve(invoiceId);
     const subscriptionId = invoiceSubscriptionId(invoice);
     const fetched: FetchedSubscription | null = subscriptionId ? await this.subscriptions.fetch(subscriptionId) : null;
-    await this.core.transaction(async (tx) => {
-      const subscription = fetched ? await this.subscriptions.storeIn(tx, fetched, context) : null;
+    await this.core.applying(context, async (tx) => {
+      const stored = fetched ? await this.subscriptions.storeInReportingAllowance(tx, fetched, context) : null;
+      const subscription = stored?.row ?? null;
       const userId = subscription?.userId ?? (await this.userForCustomer(tx, idOf(invoice.customer as string | { id: string } | null)));
       if (!userId) throw new Error(`Invoice ${invoice.id}: no user for customer ${String(invoice.customer)}`);
       const existing = await tx.payment.findUnique({ where: { stripeInvoiceId: invoice.id } });
@@ -63,6 +64,7 @@ export class PaymentService {
       if (lineEnd && subscription.currentPeriodStart && lineEnd * 1000 <= subscription.currentPeriodStart.getTime()) {
         return; // pays a period that is already over: a late delivery must not reset the current one
       }
+      if (stored?.periodStarted) return; // started when the subscription was first seen entitled, or by another delivery
       await this.subscriptions.startPaidPeriod(tx, subscription, { reason: `invoice ${invoice.id} paid`, paymentId: payment.id });
     });
   }
@@ -88,10 +90,10 @@ export class PaymentService {
    * Takes back the refunded share of a pack's credits. What the user already spent cannot be taken back; it is
    * recorded on the payment (creditsUnrecovered), never left as a negative balance.
    */
-  async handleChargeRefunded(chargeId: string) {
+  async handleChargeRefunded(chargeId: string, context: Pick<EventContext, 'recordApplied'> = {}) {
     const charge = await this.core.stripe.charges.retrieve(chargeId);
     const paymentIntentId = idOf(charge.payment_intent as string | { id: string } | null);
-    await this.core.transaction(async (tx) => {
+    await this.core.applying(context, async (tx) => {
       const found = await tx.payment.findFirst({
         where: { OR: [{ stripeChargeId: charge.id }, ...(paymentIntentId ? [{ stripePaymentIntentId: paymentIntentId }] : [])] },
       });

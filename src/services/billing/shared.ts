@@ -25,6 +25,11 @@ export interface EventContext {
   eventAt?: Date | null;
   reason: string;
   userId?: string | null;
+  /**
+   * Runs last inside the transaction that applies the event (see BillingCore.applying): the webhook pipeline records
+   * the event as processed there, so applying it and recording it commit together.
+   */
+  recordApplied?: (tx: Tx) => Promise<void>;
 }
 
 export interface BillingServiceDeps {
@@ -120,6 +125,15 @@ export class BillingCore {
 
   transaction<T>(run: (tx: Tx) => Promise<T>): Promise<T> {
     return this.deps.prisma.$transaction(run, { timeout: 30_000, maxWait: 15_000 });
+  }
+
+  /** The transaction that applies what `context` describes; its recordApplied, if any, runs last inside it. */
+  applying<T>(context: Pick<EventContext, 'recordApplied'>, run: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.transaction(async (tx) => {
+      const result = await run(tx);
+      await context.recordApplied?.(tx);
+      return result;
+    });
   }
 
   async lockSubscription(tx: Tx, stripeSubscriptionId: string) {

@@ -1,4 +1,4 @@
-import type { MembershipStatus, Prisma, Role, SubscriptionStatus, Tier } from '../../generated/prisma/client.js';
+import type { MembershipStatus, Plan, Prisma, Role, SubscriptionStatus, Tier, User } from '../../generated/prisma/client.js';
 import type { Tx } from '../../db/client.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import {
@@ -118,10 +118,18 @@ export class SubscriptionService {
 
   /** Writes a subscription read from Stripe under its lock. */
   store(fetched: FetchedSubscription, context: EventContext): Promise<SubscriptionWithPlan> {
-    return this.core.transaction((tx) => this.storeIn(tx, fetched, context));
+    return this.core.applying(context, (tx) => this.storeIn(tx, fetched, context));
   }
 
   async storeIn(tx: Tx, fetched: FetchedSubscription, context: EventContext): Promise<SubscriptionWithPlan> {
+    return (await this.storeInReportingAllowance(tx, fetched, context)).row;
+  }
+
+  /**
+   * As storeIn, and says whether the allowance period of the stored state's current period start has started (before
+   * or by this write), as read under the lock: such a period needs no second start.
+   */
+  async storeInReportingAllowance(tx: Tx, fetched: FetchedSubscription, context: EventContext): Promise<{ row: SubscriptionWithPlan; periodStarted: boolean }> {
     await this.core.lockSubscription(tx, fetched.subscription.id);
     return this.writeSubscription(tx, fetched, context);
   }
@@ -134,31 +142,45 @@ export class SubscriptionService {
     return this.store(this.fetched(subscription), { reason: 'recorded', ...context });
   }
 
-  private async writeSubscription(tx: Tx, fetched: FetchedSubscription, context: EventContext): Promise<SubscriptionWithPlan> {
+  /**
+   * One read after the lock gives what the write compares with: the customer's user, their subscriptions with plans
+   * (this one's stored state among them) and which allowance periods of this subscription have started.
+   */
+  private userInclude(stripeSubscriptionId: string) {
+    return {
+      stripeCustomer: true,
+      subscriptions: { include: { plan: true } },
+      creditTransactions: {
+        where: { idempotencyKey: { startsWith: systemKeys.allowancePeriodsOf(stripeSubscriptionId) } },
+        select: { idempotencyKey: true },
+      },
+    } satisfies Prisma.UserInclude;
+  }
+
+  private async writeSubscription(tx: Tx, fetched: FetchedSubscription, context: EventContext): Promise<{ row: SubscriptionWithPlan; periodStarted: boolean }> {
     const { subscription, fetchedAt } = fetched;
-    const previous = await tx.subscription.findUnique({ where: { stripeSubscriptionId: subscription.id }, include: { plan: true } });
+    const customerId = idOf(subscription.customer as string | { id: string })!;
+    const include = this.userInclude(subscription.id);
+    const customer = await tx.stripeCustomer.findUnique({ where: { id: customerId }, include: { user: { include } } });
+    const userId = context.userId ?? customer?.userId ?? subscription.metadata?.userId ?? null;
+    const user = !userId ? null : customer?.userId === userId ? customer.user : await tx.user.findUnique({ where: { id: userId }, include });
+    const previous =
+      user?.subscriptions.find((row) => row.stripeSubscriptionId === subscription.id) ??
+      (await tx.subscription.findUnique({ where: { stripeSubscriptionId: subscription.id }, include: { plan: true } }));
     if (previous?.stripeFetchedAt && previous.stripeFetchedAt > fetchedAt) {
       // A later read of this subscription is already stored; this one is older.
-      return previous;
+      return { row: previous, periodStarted: false };
     }
-
-    const customerId = idOf(subscription.customer as string | { id: string })!;
-    const customer = await tx.stripeCustomer.findUnique({ where: { id: customerId } });
-    const userId = context.userId ?? customer?.userId ?? subscription.metadata?.userId ?? null;
-    if (!userId || !(await tx.user.findUnique({ where: { id: userId }, select: { id: true } }))) {
-      throw new Error(`Subscription ${subscription.id}: no user for customer ${customerId}`);
-    }
-    if (!customer && !(await tx.stripeCustomer.findUnique({ where: { userId } }))) {
-      await tx.stripeCustomer.create({ data: { id: customerId, userId } });
+    if (!user) throw new Error(`Subscription ${subscription.id}: no user for customer ${customerId}`);
+    if (!customer && !user.stripeCustomer) {
+      await tx.stripeCustomer.create({ data: { id: customerId, userId: user.id } });
     }
 
     const item = subscription.items?.data?.[0];
     const price = item?.price;
-    const plan =
-      (price
-        ? await tx.plan.findFirst({ where: { OR: [{ stripeMonthlyPriceId: price.id }, { stripeYearlyPriceId: price.id }] } })
-        : null) ??
-      (subscription.metadata?.planKey ? await tx.plan.findUnique({ where: { key: subscription.metadata.planKey } }) : null);
+    const previousPlanStillPriced =
+      price && previous?.plan && previous.stripePriceId === price.id && (previous.plan.stripeMonthlyPriceId === price.id || previous.plan.stripeYearlyPriceId === price.id);
+    const plan = previousPlanStillPriced ? previous.plan : await this.planFor(tx, price?.id ?? null, subscription.metadata?.planKey ?? null);
     const recurring = price?.recurring?.interval;
     const interval: BillingIntervalValue | null = recurring === 'year' ? 'YEAR' : recurring === 'month' ? 'MONTH' : null;
     const period = subscriptionPeriod(subscription);
@@ -168,7 +190,7 @@ export class SubscriptionService {
     const newer = eventAt && (!previous?.lastEventAt || eventAt >= previous.lastEventAt);
     const data = {
       stripeCustomerId: customerId,
-      userId,
+      userId: user.id,
       planId: plan?.id ?? null,
       stripePriceId: price?.id ?? null,
       interval,
@@ -183,12 +205,13 @@ export class SubscriptionService {
       stripeFetchedAt: fetchedAt,
       ...(newer ? { lastEventAt: eventAt, lastEventId: context.stripeEventId ?? null } : {}),
     };
-    const row = await tx.subscription.upsert({
+    // Without a relation to read back, Prisma sends one INSERT ... ON CONFLICT DO UPDATE.
+    const stored = await tx.subscription.upsert({
       where: { stripeSubscriptionId: subscription.id },
       create: { stripeSubscriptionId: subscription.id, ...data },
       update: data,
-      include: { plan: true },
     });
+    const row: SubscriptionWithPlan = { ...stored, plan };
 
     const watched = ['status', 'planId', 'cancelAtPeriodEnd', 'currentPeriodStart', 'currentPeriodEnd', 'trialEnd'] as const;
     const changes: Record<string, { from: unknown; to: unknown }> = {};
@@ -201,7 +224,7 @@ export class SubscriptionService {
     if (!previous || Object.keys(changes).length) {
       await tx.subscriptionEvent.create({
         data: {
-          userId,
+          userId: user.id,
           subscriptionId: row.id,
           type: !previous ? 'created' : changes.status ? 'status_changed' : 'updated',
           fromStatus: previous?.status ?? null,
@@ -212,9 +235,22 @@ export class SubscriptionService {
       });
     }
 
-    await this.applyEntitlement(tx, userId, context);
-    await this.followPlan(tx, row);
-    return row;
+    const subscriptions = [...user.subscriptions.filter((other) => other.id !== row.id), row];
+    await this.applyEntitlement(tx, user.id, context, { user, subscriptions });
+    const periodStarted = await this.followPlan(tx, row, previous, user.creditTransactions.map((movement) => movement.idempotencyKey));
+    return { row, periodStarted };
+  }
+
+  /** The plan that sells this price, else the one the subscription's metadata names (one statement). */
+  private async planFor(tx: Tx, priceId: string | null, planKey: string | null): Promise<Plan | null> {
+    const candidates = [
+      ...(priceId ? [{ stripeMonthlyPriceId: priceId }, { stripeYearlyPriceId: priceId }] : []),
+      ...(planKey ? [{ key: planKey }] : []),
+    ];
+    if (candidates.length === 0) return null;
+    const plans = await tx.plan.findMany({ where: { OR: candidates } });
+    const sells = (plan: Plan) => priceId !== null && (plan.stripeMonthlyPriceId === priceId || plan.stripeYearlyPriceId === priceId);
+    return plans.find(sells) ?? plans.find((plan) => plan.key === planKey) ?? null;
   }
 
   // ------------------------------------------------------------------ allowance that follows payment
@@ -224,27 +260,25 @@ export class SubscriptionService {
    * makes a subscription active only once its first invoice is paid, and a trial period needs no payment. Later
    * periods start only from a paid invoice (see startPaidPeriod). Inside a period already started, a dearer plan
    * raises the allowance by the difference; a cheaper one waits for the next period (or a yearly plan's next month).
+   * `startedKeys` are the keys of the subscription's allowance periods started so far. Says whether the current
+   * period's allowance has started.
    */
-  private async followPlan(tx: Tx, row: SubscriptionWithPlan) {
-    if (!ENTITLED.has(row.status) || !row.plan || !row.currentPeriodStart) return;
-    const startedAny = await tx.creditTransaction.findFirst({
-      where: { userId: row.userId, idempotencyKey: { startsWith: systemKeys.allowancePeriodsOf(row.stripeSubscriptionId) } },
-      select: { id: true },
-    });
-    if (!startedAny) {
+  private async followPlan(tx: Tx, row: SubscriptionWithPlan, previous: SubscriptionWithPlan | null, startedKeys: (string | null)[]): Promise<boolean> {
+    if (!row.currentPeriodStart) return false;
+    const started = startedKeys.includes(systemKeys.allowancePeriod(row.stripeSubscriptionId, row.currentPeriodStart));
+    if (!ENTITLED.has(row.status) || !row.plan) return started;
+    if (startedKeys.length === 0) {
       await this.startPaidPeriod(tx, row, { reason: `subscription to ${row.plan.key} started` });
-      return;
+      return true;
     }
-    const startedThisPeriod = await tx.creditTransaction.findUnique({
-      where: {
-        userId_idempotencyKey: {
-          userId: row.userId,
-          idempotencyKey: systemKeys.allowancePeriod(row.stripeSubscriptionId, row.currentPeriodStart),
-        },
-      },
-      select: { id: true },
-    });
-    if (!startedThisPeriod) return;
+    if (!started) return false;
+    // Entitled on the same plan in the same period as the stored state: that write already followed this plan.
+    const unchanged =
+      previous !== null &&
+      ENTITLED.has(previous.status) &&
+      previous.planId === row.planId &&
+      previous.currentPeriodStart?.getTime() === row.currentPeriodStart.getTime();
+    if (unchanged) return true;
     await this.deps.credits.changePlanAllowance(
       row.userId,
       {
@@ -254,6 +288,7 @@ export class SubscriptionService {
       },
       tx,
     );
+    return true;
   }
 
   /**
@@ -324,12 +359,18 @@ export class SubscriptionService {
 
   /**
    * Role, membership and tier follow the user's current subscription; ADMIN and BANNED are never touched. When the
-   * last paid tier ends, the free rolling allowance comes back.
+   * last paid tier ends, the free rolling allowance comes back. `known` is the user and their subscriptions as the
+   * caller read them after its lock, with its own write applied.
    */
-  private async applyEntitlement(tx: Tx, userId: string, context: EventContext) {
-    const subscriptions = await tx.subscription.findMany({ where: { userId }, include: { plan: true } });
+  private async applyEntitlement(
+    tx: Tx,
+    userId: string,
+    context: EventContext,
+    known?: { user: Pick<User, 'role' | 'tier' | 'membershipStatus'>; subscriptions: SubscriptionWithPlan[] },
+  ) {
+    const subscriptions = known?.subscriptions ?? (await tx.subscription.findMany({ where: { userId }, include: { plan: true } }));
     const current = pickCurrentSubscription(subscriptions);
-    const user = await tx.user.findUniqueOrThrow({ where: { id: userId } });
+    const user = known?.user ?? (await tx.user.findUniqueOrThrow({ where: { id: userId } }));
     const entitled = !!current && ENTITLED.has(current.status);
     const membershipStatus: MembershipStatus = current ? MEMBERSHIP[current.status] : 'INACTIVE';
     const tier: Tier =

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Prisma, Subscription, WebhookEvent } from '../../generated/prisma/client.js';
+import type { Db, Tx } from '../../db/client.js';
+import { Prisma, type Subscription, type WebhookEvent } from '../../generated/prisma/client.js';
 import { recordAdminAction } from '../audit.js';
 import { BillingNotConfiguredError, ConflictError, NotFoundError, WebhookPayloadError, WebhookSignatureError } from '../errors.js';
 import { findTextProblem } from '../text.js';
@@ -16,9 +17,20 @@ export const WEBHOOK_MAX_ATTEMPTS = 11;
 const WEBHOOK_RETRY_BASE_SECONDS = 5;
 /** A direct (admin or test) run holds its claim this long; it is one event, done well within it. */
 const DIRECT_CLAIM_SECONDS = 300;
+/** Events of one Stripe object a worker claims at once (applied one after another, in order). */
+const WEBHOOK_EVENTS_PER_CLAIM = 20;
 
-/** An event as a worker claimed it: enough to apply it without reading the row again. */
-export type ClaimedWebhookEvent = Pick<WebhookEvent, 'id' | 'type' | 'payload' | 'attempts'>;
+/**
+ * An event as a worker claimed it: enough to apply it without reading the row again. Its handler re-reads the object
+ * from Stripe, so of the stored body only the object's id is needed.
+ */
+export type ClaimedWebhookEvent = Pick<WebhookEvent, 'id' | 'type' | 'attempts' | 'stripeCreated'> & { objectId: string | null };
+
+/** The columns of a claimed event, from a row `w` of "WebhookEvent". */
+const CLAIMED_COLUMNS = Prisma.raw(`w.id, w.type, w.attempts, w."stripeCreated", w.payload->'data'->'object'->>'id' AS "objectId"`);
+
+/** Due events of one Stripe object (ordering key), oldest first, claimed together by one worker. */
+export type ClaimedWebhookBatch = ClaimedWebhookEvent[];
 
 export interface WebhookProcessingResult {
   status: WebhookEvent['status'] | 'MISSING';
@@ -26,7 +38,11 @@ export interface WebhookProcessingResult {
   error?: string;
 }
 
-type Handler = (event: Stripe.Event, object: { id: string }, context: EventContext) => Promise<void>;
+type Handler = (object: { id: string }, context: EventContext & { stripeEventId: string }) => Promise<void>;
+
+const DUE = (alias: string) => Prisma.raw(`(${alias}.status = 'PENDING'
+  OR (${alias}.status = 'FAILED' AND ${alias}."nextAttemptAt" <= timezone('UTC', now()) AND ${alias}.attempts < ${WEBHOOK_MAX_ATTEMPTS})
+  OR (${alias}.status = 'PROCESSING' AND ${alias}."claimedUntil" < timezone('UTC', now())))`);
 
 /**
  * The Stripe webhook pipeline: verify and store once, claimed and applied by the webhook workers (in order per Stripe
@@ -36,6 +52,12 @@ type Handler = (event: Stripe.Event, object: { id: string }, context: EventConte
  */
 export class WebhookService {
   private readonly handlers: Record<string, Handler>;
+  /**
+   * Handlers that only re-read the event's object from Stripe and store what they read. Consecutive events of one
+   * object with such a handler need one read: the last event's read supersedes the earlier ones', as it would when
+   * each was applied in turn from a backlog (every read returns the object's current state).
+   */
+  private readonly rereadOnly: Set<Handler>;
 
   constructor(
     private readonly core: BillingCore,
@@ -43,26 +65,26 @@ export class WebhookService {
   ) {
     const { catalog, checkout, subscriptions, payments } = parts;
     const prisma = core.deps.prisma;
-    const applyCheckout: Handler = async (_event, object, context) => {
+    const applyCheckout: Handler = async (object, context) => {
       const session = await this.core.stripe.checkout.sessions.retrieve(object.id);
       if (CheckoutService.isSettled(session)) await checkout.applyCheckoutSession(session, context);
     };
-    const refreshSubscription: Handler = async (_event, object, context) => {
+    const refreshSubscription: Handler = async (object, context) => {
       await subscriptions.refreshSubscription(object.id, context);
     };
-    const mirrorProduct: Handler = async (_event, object) => {
+    const mirrorProduct: Handler = async (object) => {
       const product = await this.core.stripe.products.retrieve(object.id).catch((error) => {
         if (isMissingResource(error)) return { id: object.id, deleted: true as const };
         throw error;
       });
       await catalog.mirrorProduct(prisma, product as Stripe.Product | { id: string; deleted: true });
     };
-    const mirrorPrice: Handler = async (_event, object) => {
+    const mirrorPrice: Handler = async (object, context) => {
       const price = await this.core.stripe.prices.retrieve(object.id).catch((error) => {
         if (isMissingResource(error)) return { id: object.id, deleted: true as const };
         throw error;
       });
-      await prisma.$transaction((tx) => catalog.mirrorPrice(tx, price as Stripe.Price | { id: string; deleted: true }));
+      await this.core.applying(context, (tx) => catalog.mirrorPrice(tx, price as Stripe.Price | { id: string; deleted: true }));
     };
     this.handlers = {
       'checkout.session.completed': applyCheckout,
@@ -72,13 +94,16 @@ export class WebhookService {
       'customer.subscription.deleted': refreshSubscription,
       'customer.subscription.paused': refreshSubscription,
       'customer.subscription.resumed': refreshSubscription,
-      'customer.subscription.trial_will_end': async (event, object, context) => {
-        const row = await subscriptions.refreshSubscription(object.id, context);
-        await this.recordEventOnce(row, 'trial_will_end', event.id, { trialEnd: row.trialEnd?.toISOString() ?? null });
+      'customer.subscription.trial_will_end': async (object, context) => {
+        const fetched = await subscriptions.fetch(object.id);
+        await this.core.applying(context, async (tx) => {
+          const row = await subscriptions.storeIn(tx, fetched, context);
+          await this.recordEventOnce(tx, row, 'trial_will_end', context.stripeEventId, { trialEnd: row.trialEnd?.toISOString() ?? null });
+        });
       },
-      'invoice.paid': (_event, object, context) => payments.handleInvoice(object.id, context, 'paid'),
-      'invoice.payment_failed': (_event, object, context) => payments.handleInvoice(object.id, context, 'failed'),
-      'charge.refunded': (_event, object) => payments.handleChargeRefunded(object.id),
+      'invoice.paid': (object, context) => payments.handleInvoice(object.id, context, 'paid'),
+      'invoice.payment_failed': (object, context) => payments.handleInvoice(object.id, context, 'failed'),
+      'charge.refunded': (object, context) => payments.handleChargeRefunded(object.id, context),
       'product.created': mirrorProduct,
       'product.updated': mirrorProduct,
       'product.deleted': mirrorProduct,
@@ -86,20 +111,31 @@ export class WebhookService {
       'price.updated': mirrorPrice,
       'price.deleted': mirrorPrice,
       // Deletion is final in Stripe, so no later event can undo it.
-      'customer.deleted': async (_event, object) => {
+      'customer.deleted': async (object) => {
         await prisma.stripeCustomer.updateMany({ where: { id: object.id, deletedAt: null }, data: { deletedAt: this.core.now() } });
       },
     };
+    this.rereadOnly = new Set([refreshSubscription, mirrorProduct, mirrorPrice]);
   }
 
-  private async handle(event: Stripe.Event) {
-    const handler = Object.hasOwn(this.handlers, event.type) ? this.handlers[event.type] : undefined;
+  private handlerOf(type: string): Handler | undefined {
+    return Object.hasOwn(this.handlers, type) ? this.handlers[type] : undefined;
+  }
+
+  /** Consecutive events of one object whose handler only re-reads it share this; any other event has none. */
+  private rereadKey(event: ClaimedWebhookEvent): string | null {
+    const handler = this.handlerOf(event.type);
+    return handler && this.rereadOnly.has(handler) && event.objectId !== null ? `${event.type.split('.')[0]}:${event.objectId}` : null;
+  }
+
+  private async handle(event: ClaimedWebhookEvent, recordApplied: EventContext['recordApplied']) {
+    const handler = this.handlerOf(event.type);
     if (!handler) {
       this.core.deps.log.debug({ type: event.type, eventId: event.id }, 'webhook event type not handled');
       return;
     }
-    const context: EventContext = { stripeEventId: event.id, eventAt: fromUnix(event.created), reason: event.type };
-    await handler(event, event.data.object as { id: string }, context);
+    if (event.objectId === null) throw new Error(`Event ${event.id} names no object id`);
+    await handler({ id: event.objectId }, { stripeEventId: event.id, eventAt: event.stripeCreated, reason: event.type, recordApplied });
   }
 
   /** Verifies the signature and stores the event once; processing happens in a job. */
@@ -136,36 +172,56 @@ export class WebhookService {
   }
 
   /**
-   * Claims up to `limit` events for `worker`: the oldest due event of each Stripe object that nobody else is working
-   * on, so one object's events apply one after another in `created` order while different objects run in parallel.
+   * Claims the due events of up to `objects` Stripe objects for `worker`, at most `perObject` events each: for each
+   * object that nobody else is working on, its oldest due event and the due events after it, in `created` order. So
+   * one object's events apply one after another while different objects run in parallel.
    * Due means stored or replayed (PENDING), failed with its back-off over, or claimed by a worker whose claim ran out
    * (it crashed or hung). A failed event waiting for its back-off does not hold up later events of its object.
-   * Each row is taken by one claimer (FOR UPDATE SKIP LOCKED, then a conditional UPDATE in the same statement).
+   * The oldest due event of an object is taken by one claimer (FOR UPDATE SKIP LOCKED); another claimer sees it due
+   * and so takes none of the events after it. Events without an ordering key are claimed one by one.
    */
-  async claimDueWebhookEvents(worker: string, limit: number, claimSeconds: number): Promise<ClaimedWebhookEvent[]> {
-    return this.core.deps.prisma.$queryRaw<ClaimedWebhookEvent[]>`
-      WITH due AS (
-        SELECT e.id FROM "WebhookEvent" e
-        WHERE (e.status = 'PENDING'
-            OR (e.status = 'FAILED' AND e."nextAttemptAt" <= timezone('UTC', now()) AND e.attempts < ${WEBHOOK_MAX_ATTEMPTS})
-            OR (e.status = 'PROCESSING' AND e."claimedUntil" < timezone('UTC', now())))
+  async claimDueWebhookBatches(worker: string, objects: number, claimSeconds: number, perObject = WEBHOOK_EVENTS_PER_CLAIM): Promise<ClaimedWebhookBatch[]> {
+    const rows = await this.core.deps.prisma.$queryRaw<(ClaimedWebhookEvent & { orderingKey: string | null })[]>`
+      WITH head AS (
+        SELECT e.id, e."orderingKey", e."stripeCreated" FROM "WebhookEvent" e
+        WHERE ${DUE('e')}
           AND NOT EXISTS (
             SELECT 1 FROM "WebhookEvent" o
             WHERE o."orderingKey" = e."orderingKey" AND o.id <> e.id
               AND ((o.status = 'PROCESSING' AND o."claimedUntil" >= timezone('UTC', now()))
-                OR ((o."stripeCreated", o.id) < (e."stripeCreated", e.id)
-                  AND (o.status = 'PENDING'
-                    OR (o.status = 'FAILED' AND o."nextAttemptAt" <= timezone('UTC', now()) AND o.attempts < ${WEBHOOK_MAX_ATTEMPTS})
-                    OR (o.status = 'PROCESSING' AND o."claimedUntil" < timezone('UTC', now()))))))
+                OR ((o."stripeCreated", o.id) < (e."stripeCreated", e.id) AND ${DUE('o')})))
         ORDER BY e."stripeCreated", e.id
-        LIMIT ${limit}
+        LIMIT ${objects}
         FOR UPDATE OF e SKIP LOCKED
+      ), next AS (
+        SELECT later.id FROM head h CROSS JOIN LATERAL (
+          SELECT f.id FROM "WebhookEvent" f
+          WHERE f."orderingKey" = h."orderingKey" AND (f."stripeCreated", f.id) > (h."stripeCreated", h.id) AND ${DUE('f')}
+          ORDER BY f."stripeCreated", f.id
+          LIMIT ${perObject - 1}
+          FOR UPDATE OF f
+        ) later
+      ), claimed AS (
+        UPDATE "WebhookEvent" w
+        SET status = 'PROCESSING', attempts = w.attempts + 1, "claimedBy" = ${worker},
+            "claimedUntil" = timezone('UTC', now()) + make_interval(secs => ${claimSeconds})
+        WHERE w.id IN (SELECT id FROM head UNION ALL SELECT id FROM next)
+        RETURNING ${CLAIMED_COLUMNS}, w."orderingKey"
       )
-      UPDATE "WebhookEvent" w
-      SET status = 'PROCESSING', attempts = w.attempts + 1, "claimedBy" = ${worker},
-          "claimedUntil" = timezone('UTC', now()) + make_interval(secs => ${claimSeconds})
-      FROM due WHERE w.id = due.id
-      RETURNING w.id, w.type, w.payload, w.attempts`;
+      SELECT * FROM claimed ORDER BY "stripeCreated", id`;
+    const batches: ClaimedWebhookBatch[] = [];
+    const byObject = new Map<string, ClaimedWebhookBatch>();
+    for (const { orderingKey, ...event } of rows) {
+      const batch = orderingKey === null ? undefined : byObject.get(orderingKey);
+      if (batch) {
+        batch.push(event);
+        continue;
+      }
+      const started = [event];
+      batches.push(started);
+      if (orderingKey !== null) byObject.set(orderingKey, started);
+    }
+    return batches;
   }
 
   /**
@@ -186,44 +242,78 @@ export class WebhookService {
   async processWebhookEvent(eventId: string): Promise<WebhookProcessingResult> {
     const { prisma } = this.core.deps;
     const worker = `direct:${randomUUID()}`;
-    const claimed = await prisma.$executeRaw`
-      UPDATE "WebhookEvent"
+    const [claimed] = await prisma.$queryRaw<ClaimedWebhookEvent[]>`
+      UPDATE "WebhookEvent" w
       SET status = 'PROCESSING', attempts = attempts + 1, "claimedBy" = ${worker},
           "claimedUntil" = timezone('UTC', now()) + make_interval(secs => ${DIRECT_CLAIM_SECONDS})
       WHERE id = ${eventId}
-        AND (status IN ('PENDING', 'FAILED') OR (status = 'PROCESSING' AND "claimedUntil" < timezone('UTC', now())))`;
-    if (claimed === 0) {
+        AND (status IN ('PENDING', 'FAILED') OR (status = 'PROCESSING' AND "claimedUntil" < timezone('UTC', now())))
+      RETURNING ${CLAIMED_COLUMNS}`;
+    if (!claimed) {
       const row = await prisma.webhookEvent.findUnique({ where: { id: eventId } });
       return { status: row?.status ?? 'MISSING', skipped: true };
     }
-    return this.processClaimedWebhookEvent(await prisma.webhookEvent.findUniqueOrThrow({ where: { id: eventId } }), worker);
+    return this.processClaimedWebhookEvent(claimed, worker);
+  }
+
+  /** Applies an event `worker` has claimed (see processClaimedWebhookBatch). */
+  async processClaimedWebhookEvent(row: ClaimedWebhookEvent, worker: string): Promise<WebhookProcessingResult> {
+    return (await this.processClaimedWebhookBatch([row], worker))[0]!;
   }
 
   /**
-   * Applies an event `worker` has claimed. The outcome is written only while the claim is still the worker's: one
-   * that ran out and was taken over is left to its new owner (the handlers are idempotent, so the work done stands).
+   * Applies the events of one object `worker` has claimed, one after another in their order. A run of consecutive
+   * events whose handler only re-reads the same object is applied once, by its last event (the earlier ones are
+   * recorded as processed, superseded by it); each event is still recorded once. A failed event does not stop the
+   * ones after it, as it would not hold them up had they been claimed one by one.
+   * An outcome is written only while the claim is still the worker's: one that ran out and was taken over is left to
+   * its new owner (the handlers are idempotent, so the work done stands).
    */
-  async processClaimedWebhookEvent(row: ClaimedWebhookEvent, worker: string): Promise<WebhookProcessingResult> {
+  async processClaimedWebhookBatch(events: ClaimedWebhookBatch, worker: string): Promise<WebhookProcessingResult[]> {
+    const results: WebhookProcessingResult[] = [];
+    for (let start = 0; start < events.length; ) {
+      const key = this.rereadKey(events[start]!);
+      let end = start + 1;
+      while (key !== null && end < events.length && this.rereadKey(events[end]!) === key) end++;
+      const outcome = await this.applyRun(events.slice(start, end), worker);
+      for (let i = start; i < end; i++) results.push(outcome);
+      start = end;
+    }
+    return results;
+  }
+
+  /**
+   * Applies the last event of `run` and records every event of it, in one statement either way. A handler that
+   * writes in a transaction records the run in it (EventContext.recordApplied), so the events are never applied
+   * without being recorded; after any other handler the run is recorded on its own.
+   */
+  private async applyRun(run: ClaimedWebhookEvent[], worker: string): Promise<WebhookProcessingResult> {
     const { prisma, log } = this.core.deps;
-    const eventId = row.id;
+    const applied = run[run.length - 1]!;
+    const ids = run.map((event) => event.id);
+    const record = (db: Db | Tx) => db.$executeRaw`
+      UPDATE "WebhookEvent"
+      SET status = 'PROCESSED', "processedAt" = ${this.core.now()}, "lastError" = NULL, "nextAttemptAt" = NULL,
+          "claimedBy" = NULL, "claimedUntil" = NULL, "supersededBy" = CASE WHEN id = ${applied.id} THEN NULL ELSE ${applied.id} END
+      WHERE id = ANY(${ids}) AND status = 'PROCESSING' AND "claimedBy" = ${worker}`;
     try {
-      await this.handle(row.payload as unknown as Stripe.Event);
-      const done = await prisma.webhookEvent.updateMany({
-        where: { id: eventId, status: 'PROCESSING', claimedBy: worker },
-        data: { status: 'PROCESSED', processedAt: this.core.now(), lastError: null, nextAttemptAt: null, claimedBy: null, claimedUntil: null },
+      let recorded: number | null = null;
+      await this.handle(applied, async (tx) => {
+        recorded = await record(tx);
       });
-      if (done.count === 0) log.warn({ eventId, worker }, 'webhook event applied after its claim ran out; its new owner records it');
+      const done: number = recorded ?? (await record(prisma));
+      if (done < ids.length) log.warn({ eventIds: ids, worker }, 'webhook event applied after its claim ran out; its new owner records it');
       return { status: 'PROCESSED', skipped: false };
     } catch (error) {
       const message = errorMessage(error);
-      const retry = row.attempts < WEBHOOK_MAX_ATTEMPTS;
-      log.warn({ err: error, eventId, type: row.type, attempts: row.attempts, retry }, 'webhook event failed');
-      const delaySeconds = Math.min(2 ** (row.attempts - 1) * WEBHOOK_RETRY_BASE_SECONDS, 3600);
+      log.warn({ err: error, eventIds: ids, type: applied.type, attempts: applied.attempts }, 'webhook event failed');
+      // Each event keeps its own count of attempts, and so its own back-off.
       await prisma.$executeRaw`
         UPDATE "WebhookEvent"
         SET status = 'FAILED', "lastError" = ${message}, "claimedBy" = NULL, "claimedUntil" = NULL,
-            "nextAttemptAt" = CASE WHEN ${retry} THEN timezone('UTC', now()) + make_interval(secs => ${delaySeconds}) END
-        WHERE id = ${eventId} AND status = 'PROCESSING' AND "claimedBy" = ${worker}`;
+            "nextAttemptAt" = CASE WHEN attempts < ${WEBHOOK_MAX_ATTEMPTS}
+              THEN timezone('UTC', now()) + make_interval(secs => LEAST(power(2, attempts - 1) * ${WEBHOOK_RETRY_BASE_SECONDS}, 3600)) END
+        WHERE id = ANY(${ids}) AND status = 'PROCESSING' AND "claimedBy" = ${worker}`;
       return { status: 'FAILED', skipped: false, error: message };
     }
   }
@@ -249,10 +339,10 @@ export class WebhookService {
     return event;
   }
 
-  private async recordEventOnce(row: Subscription, type: string, stripeEventId: string, data: Prisma.InputJsonObject) {
-    const seen = await this.core.deps.prisma.subscriptionEvent.findFirst({ where: { stripeEventId, type } });
+  private async recordEventOnce(tx: Tx, row: Subscription, type: string, stripeEventId: string, data: Prisma.InputJsonObject) {
+    const seen = await tx.subscriptionEvent.findFirst({ where: { stripeEventId, type } });
     if (seen) return;
-    await this.core.deps.prisma.subscriptionEvent.create({
+    await tx.subscriptionEvent.create({
       data: { userId: row.userId, subscriptionId: row.id, type, toStatus: row.status, stripeEventId, data },
     });
   }
