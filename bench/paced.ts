@@ -37,8 +37,9 @@ export function pacedLoad(options: {
   let inFlight = 0;
 
   return new Promise((resolve) => {
+    let allSent = false;
     const finishIfDone = () => {
-      if (inFlight === 0 && performance.now() >= end) {
+      if (inFlight === 0 && allSent) {
         agent.destroy();
         resolve(result);
       }
@@ -47,6 +48,7 @@ export function pacedLoad(options: {
       const request = template.setupRequest ? template.setupRequest({ ...template }, {}) : template;
       const body = String(request.body ?? '');
       inFlight++;
+      let answered = false;
       const outgoing = http.request(
         {
           agent,
@@ -61,20 +63,21 @@ export function pacedLoad(options: {
           const chunks: Buffer[] = [];
           response.on('data', (chunk: Buffer) => chunks.push(chunk));
           response.on('end', () => {
-            inFlight--;
+            answered = true;
             result.completed++;
             result.latencies.push(performance.now() - due);
             const status = response.statusCode ?? 0;
             if (status < 200 || status >= 300) result.failures++;
             template.onResponse?.(status, Buffer.concat(chunks).toString('utf8'), {}, response.headers);
-            finishIfDone();
           });
         },
       );
       outgoing.on('timeout', () => outgoing.destroy(new Error('timed out')));
-      outgoing.on('error', () => {
+      outgoing.on('error', () => undefined);
+      // 'close' comes last whatever happened (answer, error, reset), so every request is counted out exactly once.
+      outgoing.on('close', () => {
         inFlight--;
-        result.failures++;
+        if (!answered) result.failures++;
         finishIfDone();
       });
       outgoing.end(body);
@@ -87,7 +90,11 @@ export function pacedLoad(options: {
       }
       const nextDue = start + result.sent * interval;
       if (nextDue < end) setTimeout(tick, Math.max(0, nextDue - performance.now()));
-      else setTimeout(finishIfDone, Math.max(0, end - performance.now()));
+      else {
+        // A timer may fire a fraction of a millisecond before the clock reads `end`: the schedule is what is finished.
+        allSent = true;
+        finishIfDone();
+      }
     };
     tick();
   });

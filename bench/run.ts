@@ -45,7 +45,8 @@ function runLoad(request: LoadRequest): Promise<LoadResult> {
     const child = fork(new URL('./load.ts', import.meta.url), { execArgv: ['--import', 'tsx'] });
     child.once('message', (message) => resolve(message as LoadResult));
     child.once('error', reject);
-    child.once('exit', (code) => code !== 0 && reject(new Error(`load generator exited with ${code}`)));
+    // Settles the promise only if no result came first: a generator that exits without one must not leave the run waiting.
+    child.once('exit', (code) => reject(new Error(`load generator exited with ${code} before sending its result`)));
     child.send(request);
   });
 }
