@@ -12,6 +12,7 @@ import type {
   User,
 } from '../generated/prisma/client.js';
 import { preparedQuery, type Db, type Tx } from '../db/client.js';
+import { rowFromJson } from '../db/rows.js';
 import type { Logger } from '../logger.js';
 import { recordAdminAction } from './audit.js';
 import {
@@ -206,32 +207,9 @@ interface ReserveOutcome extends OneCallOutcome {
   reservation: Record<string, unknown> | null;
 }
 
-/** A timestamp(3) column as to_jsonb writes it (UTC, without a zone), or null. */
-const utc = (value: unknown): Date | null => (typeof value === 'string' ? new Date(`${value}Z`) : null);
-
-function balanceRow(json: Record<string, unknown>): CreditBalance {
-  return {
-    ...(json as unknown as CreditBalance),
-    periodStart: utc(json.periodStart)!,
-    nextResetAt: utc(json.nextResetAt)!,
-    allowanceRenewsUntil: utc(json.allowanceRenewsUntil),
-    updatedAt: utc(json.updatedAt)!,
-  };
-}
-
-function ledgerRow(json: Record<string, unknown>): CreditTransaction {
-  return { ...(json as unknown as CreditTransaction), createdAt: utc(json.createdAt)! };
-}
-
-function reservationRow(json: Record<string, unknown>): CreditReservation {
-  return {
-    ...(json as unknown as CreditReservation),
-    periodStart: utc(json.periodStart)!,
-    expiresAt: utc(json.expiresAt)!,
-    finalizedAt: utc(json.finalizedAt),
-    createdAt: utc(json.createdAt)!,
-  };
-}
+const balanceRow = (json: Record<string, unknown>) => rowFromJson<CreditBalance>('CreditBalance', json);
+const ledgerRow = (json: Record<string, unknown>) => rowFromJson<CreditTransaction>('CreditTransaction', json);
+const reservationRow = (json: Record<string, unknown>) => rowFromJson<CreditReservation>('CreditReservation', json);
 
 const reservationOwner = (principal: Principal): ReservationOwner =>
   principal.kind === 'SERVICE' ? 'SERVICE' : principal.kind === 'SYSTEM' ? 'SYSTEM' : 'USER';
