@@ -78,7 +78,9 @@ describe('catalog', () => {
     expect(invalid.body.data.createPlan.__typename).toBe('ValidationError');
     const update = await api.graphql(`mutation { updatePlan(key: "team", input: { name: "Teams", badge: "New" }) { __typename ... on Plan { key } } }`, {}, adminToken);
     expect(update.body.data.updatePlan.__typename).toBe('Plan');
-    await api.graphql(`mutation { reorderPlans(keys: ["team", "free", "plus", "pro"]) { __typename } }`, {}, adminToken);
+    // Only __typename asked: the answer still says the change was made.
+    const reordered = await api.graphql(`mutation { reorderPlans(keys: ["team", "free", "plus", "pro"]) { __typename } }`, {}, adminToken);
+    expect(reordered.body).toEqual({ data: { reorderPlans: { __typename: 'ReorderPlansSuccess' } } });
     expect((await api.graphql(`query { plans { key } }`)).body.data.plans.map((plan: any) => plan.key)).toEqual(['team', 'free', 'plus', 'pro']);
     await api.graphql(`mutation { archivePlan(key: "team") { __typename } }`, {}, adminToken);
     expect((await api.graphql(`query { plans { key } }`)).body.data.plans.map((plan: any) => plan.key)).toEqual(['free', 'plus', 'pro']);
@@ -87,7 +89,8 @@ describe('catalog', () => {
 
     await api.graphql(`mutation { createCreditPack(input: { key: "pack-50", name: "50", credits: 50, priceCents: 300 }) { __typename } }`, {}, adminToken);
     await api.graphql(`mutation { updateCreditPack(key: "pack-50", input: { priceCents: 250 }) { __typename } }`, {}, adminToken);
-    await api.graphql(`mutation { reorderCreditPacks(keys: ["pack-50", "pack-100", "pack-500"]) { __typename } }`, {}, adminToken);
+    const packsReordered = await api.graphql(`mutation { reorderCreditPacks(keys: ["pack-50", "pack-100", "pack-500"]) { __typename } }`, {}, adminToken);
+    expect(packsReordered.body).toEqual({ data: { reorderCreditPacks: { __typename: 'ReorderCreditPacksSuccess' } } });
     await api.graphql(`mutation { archiveCreditPack(key: "pack-50") { __typename } }`, {}, adminToken);
     const actions = (await api.db.prisma.adminAuditLog.findMany({ where: { targetType: { in: ['Plan', 'CreditPack'] } } })).map((row) => row.action);
     expect(actions.sort()).toEqual(

@@ -135,6 +135,16 @@ describe('balances', () => {
     expect(audit.length).toBeGreaterThanOrEqual(2);
   });
 
+  it('a cost change that selects only __typename still applies and answers its success type', async () => {
+    const changed = await api.graphql(
+      `mutation($costs: [FeatureCostInput!]!) { setFeatureCosts(costs: $costs) { __typename } }`,
+      { costs: [{ operation: 'TYPENAME_ONLY', cost: 4 }] },
+      adminToken,
+    );
+    expect(changed.body).toEqual({ data: { setFeatureCosts: { __typename: 'SetFeatureCostsSuccess' } } });
+    expect(await api.db.prisma.featureCost.findUnique({ where: { operation: 'TYPENAME_ONLY' } })).toMatchObject({ cost: 4 });
+  });
+
   it('refuses a deduction larger than the balance and moves nothing', async () => {
     const { token, userId } = await newUser('short');
     const response = await api.graphql(DEDUCT, { input: { operation: 'UNIT', quantity: 11 } }, token);

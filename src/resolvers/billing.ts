@@ -21,6 +21,7 @@ import {
   SubscriptionRef,
   WebhookEventRef,
 } from '../schema/billing.js';
+import { withSomethingSelected } from './selection.js';
 
 const stripeErrors = [BillingNotConfiguredError, ValidationError, NotFoundError, ConflictError];
 const order = [{ sortOrder: 'asc' as const }, { key: 'asc' as const }];
@@ -159,7 +160,7 @@ builder.mutationFields((t) => ({
     args: { keys: t.arg.stringList({ required: true, description: 'Plan keys in the order to show them; every plan key once' }) },
     resolve: async (query, _root, args, context) => {
       await context.services.billing.catalog.reorderPlans(context.viewer.id, args.keys);
-      return context.prisma.plan.findMany({ ...query, orderBy: order });
+      return context.prisma.plan.findMany({ ...withSomethingSelected(query), orderBy: order });
     },
   }),
   createCreditPack: t.withAuth({ admin: true }).prismaField({
@@ -202,7 +203,7 @@ builder.mutationFields((t) => ({
     args: { keys: t.arg.stringList({ required: true, description: 'Credit pack keys in the order to show them; every pack key once' }) },
     resolve: async (query, _root, args, context) => {
       await context.services.billing.catalog.reorderPacks(context.viewer.id, args.keys);
-      return context.prisma.creditPack.findMany({ ...query, orderBy: order });
+      return context.prisma.creditPack.findMany({ ...withSomethingSelected(query), orderBy: order });
     },
   }),
   replayWebhookEvent: t.withAuth({ admin: true }).prismaField({

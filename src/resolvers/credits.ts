@@ -21,6 +21,7 @@ import {
   ReserveCreditsInput,
 } from '../schema/credits.js';
 import { UserNode } from '../schema/users.js';
+import { withSomethingSelected } from './selection.js';
 
 /** The caller as the credits service sees it, and the user a spending call is for. */
 function spender(context: Context, input: { userId?: { id: string } | null }): { principal: Principal; userId: string } {
@@ -153,7 +154,7 @@ builder.mutationFields((t) => ({
     args: { costs: t.arg({ type: [FeatureCostInput], required: true, description: 'Costs to create or update; operations not listed stay as they are' }) },
     resolve: async (query, _root, args, context) => {
       await context.services.credits.setFeatureCosts(context.viewer.id, args.costs);
-      return context.prisma.featureCost.findMany({ ...query, orderBy: { operation: 'asc' } });
+      return context.prisma.featureCost.findMany({ ...withSomethingSelected(query), orderBy: { operation: 'asc' } });
     },
   }),
 }));
