@@ -60,6 +60,7 @@ const envSchema = z.object({
   DATABASE_START_RETRY_SECONDS: integer(60, 0, 3600),
   DATABASE_APPLICATION_NAME: z.preprocess(emptyAsUndefined, z.string().default('imagegen-credits-api')),
   DATABASE_SLOW_QUERY_MS: integer(500, 0, 3_600_000),
+  DATABASE_PREPARED_STATEMENTS: flag(true),
   METRICS_TOKEN: optionalString,
 
   AUTH_JWT_SECRET: optionalString,
@@ -205,6 +206,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       startRetrySeconds: e.DATABASE_START_RETRY_SECONDS,
       applicationName: e.DATABASE_APPLICATION_NAME,
       slowQueryMs: e.DATABASE_SLOW_QUERY_MS,
+      preparedStatements: e.DATABASE_PREPARED_STATEMENTS,
     },
     metricsToken: e.METRICS_TOKEN,
     /** Unsafe but allowed settings, logged as warnings at start. */

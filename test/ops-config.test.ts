@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { ConfigError, loadConfig } from '../src/config.js';
+import { createPrismaClient, preparedQuery } from '../src/db/client.js';
 import { waitForDatabase, withConnectionSettings } from '../src/db/settings.js';
 import { createLogger } from '../src/logger.js';
+import { createTestDatabase } from './support/database.js';
 import { freePort, root, runScript, startMain, userEnvironment, within } from './support/processes.js';
 
 const PRODUCTION = {
@@ -109,6 +111,26 @@ describe('database connection settings', () => {
       await expect(client.query('SELECT pg_sleep(2)')).rejects.toThrow('canceling statement due to statement timeout');
     } finally {
       await client.end();
+    }
+  });
+
+  it.each([
+    ['by default the statements stay prepared on the connection', {}, true],
+    ['DATABASE_PREPARED_STATEMENTS=false leaves none prepared, as a pooler in transaction mode needs', { DATABASE_PREPARED_STATEMENTS: 'false' }, false],
+  ])('%s', async (_name, env, expectPrepared) => {
+    const database = await createTestDatabase({ poolSize: 1 });
+    // One connection, so the statements below and the look at what it holds prepared meet on the same session.
+    const prisma = createPrismaClient(database.url, { poolSize: 1, preparedStatements: settings(env).preparedStatements });
+    try {
+      await prisma.featureCost.findMany();
+      await preparedQuery(prisma, 'ops_config_probe', 'SELECT $1::int AS n', [1]);
+      const prepared = await prisma.$queryRawUnsafe<{ name: string }[]>('SELECT name FROM pg_prepared_statements');
+      const names = prepared.map((row) => row.name);
+      if (expectPrepared) expect(names).toEqual(expect.arrayContaining(['ops_config_probe', expect.stringMatching(/^p[0-9a-f]{20}$/)]));
+      else expect(names).toEqual([]);
+    } finally {
+      await prisma.$disconnect();
+      await database.drop();
     }
   });
 

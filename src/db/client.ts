@@ -20,6 +20,8 @@ export interface PoolUsage {
 }
 
 const pools = new WeakMap<Db, pg.Pool>();
+/** Clients made with preparedStatements: false; their statements go unnamed. */
+const unnamed = new WeakSet<Db>();
 const queryObservers = new WeakMap<Db, (event: QueryEvent) => void>();
 
 /** Distinct statements a connection keeps prepared; past this, further shapes run unnamed (parsed each time). */
@@ -67,7 +69,7 @@ export function countStatements(prisma: Db): () => number {
 
 export function createPrismaClient(
   connectionString: string,
-  options: { poolSize?: number; connectTimeoutMs?: number; onQuery?: (event: QueryEvent) => void } = {},
+  options: { poolSize?: number; connectTimeoutMs?: number; preparedStatements?: boolean; onQuery?: (event: QueryEvent) => void } = {},
 ): Db {
   // The pool is created here rather than by the adapter so its usage can be read for /metrics.
   const pool = new pg.Pool({
@@ -75,16 +77,21 @@ export function createPrismaClient(
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs,
   });
-  const adapter = new PrismaPg(pool, { disposeExternalPool: true, statementNameGenerator: preparedStatementNames() as (query: { sql: string }) => string });
-  if (!options.onQuery) {
-    const client = new PrismaClient({ adapter });
-    pools.set(client, pool);
-    return client;
-  }
-  const client = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
-  const onQuery = options.onQuery;
-  client.$on('query', (event) => onQuery({ query: event.query, durationMs: Number(event.duration) }));
+  // A pooler in transaction mode that does not track prepared statements (pgbouncer before 1.21) needs them off.
+  const prepared = options.preparedStatements ?? true;
+  const adapter = new PrismaPg(pool, {
+    disposeExternalPool: true,
+    ...(prepared ? { statementNameGenerator: preparedStatementNames() as (query: { sql: string }) => string } : {}),
+  });
+  const client = options.onQuery ? observedClient(adapter, options.onQuery) : new PrismaClient({ adapter });
   pools.set(client, pool);
+  if (!prepared) unnamed.add(client);
+  return client;
+}
+
+function observedClient(adapter: PrismaPg, onQuery: (event: QueryEvent) => void): Db {
+  const client = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
+  client.$on('query', (event) => onQuery({ query: event.query, durationMs: Number(event.duration) }));
   queryObservers.set(client, onQuery);
   return client;
 }
@@ -97,8 +104,11 @@ export function createPrismaClient(
 export async function preparedQuery<Row extends object>(prisma: Db, name: string, text: string, values: unknown[]): Promise<Row[]> {
   const pool = pools.get(prisma);
   if (!pool) return prisma.$queryRawUnsafe<Row[]>(text, ...values);
+  const query = unnamed.has(prisma) ? { text, values } : { name, text, values };
+  const observe = queryObservers.get(prisma);
+  if (!observe) return (await pool.query<Row>(query)).rows;
   const started = performance.now();
-  const { rows } = await pool.query<Row>({ name, text, values });
-  queryObservers.get(prisma)?.({ query: text, durationMs: performance.now() - started });
+  const { rows } = await pool.query<Row>(query);
+  observe({ query: text, durationMs: performance.now() - started });
   return rows;
 }

@@ -60,6 +60,7 @@ export async function openDatabase(
   const prisma = createPrismaClient(url, {
     poolSize: settings.poolSize,
     connectTimeoutMs: settings.connectTimeoutMs,
+    preparedStatements: settings.preparedStatements,
     onQuery: options.onQuery,
   });
   return {
