@@ -23,6 +23,15 @@ describe('a returning user whose identity provider profile changed', () => {
     expect((await row('renamer')).image).toBe('https://img.example.com/new.png');
   });
 
+  it('shows the picture as the viewer image, and no image for a picture that is not a web address', async () => {
+    const image = `query { viewer { image } }`;
+    const withPicture = await api.graphql(image, {}, await api.token('pictured', { picture: 'https://img.example.com/me.png' }));
+    expect(withPicture.body).toEqual({ data: { viewer: { image: 'https://img.example.com/me.png' } } });
+    const scripted = await api.graphql(image, {}, await api.token('scripted', { picture: 'javascript:alert(1)' }));
+    expect(scripted.body).toEqual({ data: { viewer: { image: null } } });
+    expect((await api.graphql(image, {}, await api.token('bare'))).body).toEqual({ data: { viewer: { image: null } } });
+  });
+
   it('keeps the stored name and picture when the token carries none', async () => {
     await api.graphql(VIEWER, {}, await api.token('quiet', { name: 'Quiet', picture: 'https://img.example.com/quiet.png' }));
     const bare = await signToken(TEST_JWT_SECRET, { sub: 'quiet' });

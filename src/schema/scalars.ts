@@ -3,7 +3,7 @@ import { DateTimeResolver, EmailAddressResolver, JSONObjectResolver } from 'grap
 import { builder } from './builder.js';
 
 /** Only http and https: a javascript: or data: URL shown as a link is an injection. */
-function isHttpUrl(value: string): boolean {
+export function isHttpUrl(value: string): boolean {
   try {
     const { protocol } = new URL(value);
     return protocol === 'http:' || protocol === 'https:';

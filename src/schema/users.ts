@@ -1,5 +1,6 @@
 import { MembershipStatus, Role, Tier } from '../generated/prisma/enums.js';
 import { builder } from './builder.js';
+import { isHttpUrl } from './scalars.js';
 import { canSeeRowsOf, visibleUser } from './visibility.js';
 
 export const RoleEnum = builder.enumType(Role, {
@@ -43,6 +44,13 @@ export const UserNode = builder.prismaNode('User', {
   fields: (t) => ({
     email: t.expose('email', { type: 'EmailAddress', description: 'Sign-in email; null for accounts created without one', nullable: true }),
     name: t.exposeString('name', { description: 'Display name from the identity provider; null if none', nullable: true }),
+    image: t.field({
+      description: "Avatar from the identity provider's picture claim; null if none, or if it is not an http(s) URL",
+      type: 'URL',
+      nullable: true,
+      // The claim is stored as the provider sent it; only a web address is handed to clients to show.
+      resolve: (user) => (user.image && isHttpUrl(user.image) ? user.image : null),
+    }),
     role: t.expose('role', { description: 'What the user may do', type: RoleEnum }),
     membershipStatus: t.expose('membershipStatus', { description: 'State of the paid membership', type: MembershipStatusEnum }),
     tier: t.expose('tier', { description: 'Product tier from the current subscription; FREE without one', type: TierEnum }),
