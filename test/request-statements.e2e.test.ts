@@ -145,45 +145,24 @@ describe('a second instance on the same database', () => {
   const SET_COST = `mutation($cost: Int!) { setFeatureCosts(costs: [{ operation: "AI_TEXT_CHAT", cost: $cost }]) {
     __typename ... on SetFeatureCostsSuccess { data { operation cost } } } }`;
 
-  it('charges a price changed on the first instance from the first deduction after the change is answered', async () => {
-    const { token, userId } = await api.signUp('two-instances-price');
+  it.each([
+    { what: 'deduction', mutation: DEDUCT, amountOf: (answer: any) => -answer.data.deductCredits.transaction.amount },
+    { what: 'hold', mutation: RESERVE, amountOf: (answer: any) => answer.data.reserveCredits.reservation.amount },
+  ])('charges a price changed on the first instance from the first $what after the change is answered', async ({ what, mutation, amountOf }) => {
+    const { token, userId } = await api.signUp(`two-instances-${what}-price`);
     await api.services.credits.grant(userId, { amount: 1000, source: 'PROMOTION', reason: 'price change' });
     const adminToken = await api.token('instances-admin', { email: 'ops@example.com' });
     try {
-      const before = await graphqlOnB(DEDUCT, { key: 'before' }, token);
-      expect(before.data.deductCredits.transaction.amount).toBe(-5);
+      expect(amountOf(await graphqlOnB(mutation, { key: 'before' }, token))).toBe(5);
       for (const cost of [7, 3, 9]) {
         const changed = await api.graphql(SET_COST, { cost }, adminToken);
         expect(changed.body.data.setFeatureCosts.data).toContainEqual({ operation: 'AI_TEXT_CHAT', cost });
-        const after = await graphqlOnB(DEDUCT, { key: `at-${cost}` }, token);
-        expect(after.data.deductCredits.transaction.amount).toBe(-cost);
+        expect(amountOf(await graphqlOnB(mutation, { key: `at-${cost}` }, token))).toBe(cost);
       }
       const ledger = await api.db.prisma.creditTransaction.findMany({ where: { userId, kind: 'USAGE' }, orderBy: { id: 'asc' } });
       expect(ledger.map((row) => row.amount)).toEqual([-5, -7, -3, -9]);
-      const balance = await api.db.prisma.creditBalance.findUniqueOrThrow({ where: { userId } });
-      expect(balance.allowanceRemaining + balance.grantedRemaining).toBe(1010 - 24);
-    } finally {
-      await api.graphql(SET_COST, { cost: 5 }, adminToken);
-    }
-  });
-
-  it('holds at a price changed on the first instance from the first hold after the change is answered', async () => {
-    const { token, userId } = await api.signUp('two-instances-hold-price');
-    await api.services.credits.grant(userId, { amount: 1000, source: 'PROMOTION', reason: 'price change' });
-    const adminToken = await api.token('instances-admin', { email: 'ops@example.com' });
-    try {
-      const before = await graphqlOnB(RESERVE, { key: 'before' }, token);
-      expect(before.data.reserveCredits.reservation.amount).toBe(5);
-      for (const cost of [7, 3, 9]) {
-        const changed = await api.graphql(SET_COST, { cost }, adminToken);
-        expect(changed.body.data.setFeatureCosts.data).toContainEqual({ operation: 'AI_TEXT_CHAT', cost });
-        const after = await graphqlOnB(RESERVE, { key: `at-${cost}` }, token);
-        expect(after.data.reserveCredits).toMatchObject({ replayed: false, reservation: { amount: cost } });
-      }
       const holds = await api.db.prisma.creditReservation.findMany({ where: { userId }, orderBy: { id: 'asc' } });
-      expect(holds.map((hold) => hold.amount)).toEqual([5, 7, 3, 9]);
-      const ledger = await api.db.prisma.creditTransaction.findMany({ where: { userId, kind: 'USAGE' }, orderBy: { id: 'asc' } });
-      expect(ledger.map((row) => row.amount)).toEqual([-5, -7, -3, -9]);
+      expect(holds.map((hold) => hold.amount)).toEqual(what === 'hold' ? [5, 7, 3, 9] : []);
       const balance = await api.db.prisma.creditBalance.findUniqueOrThrow({ where: { userId } });
       expect(balance.allowanceRemaining + balance.grantedRemaining).toBe(1010 - 24);
     } finally {
