@@ -14,6 +14,7 @@ afterAll(async () => {
   await api.close();
 });
 
+// Each case starts one to three commands, a few seconds each through tsx; on a loaded two-core machine that took over 30 s.
 const tsx = (script: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
   run('node_modules/.bin/tsx', [script, ...args], { env: { ...env, ...extraEnv } });
 
@@ -25,7 +26,7 @@ describe('npm run db:setup-admin', () => {
     const token = await api.token('founder-auth-id', { email: 'founder@example.com' });
     const response = await api.graphql(`query { viewer { email role } }`, {}, token);
     expect(response.body.data.viewer).toEqual({ email: 'founder@example.com', role: 'ADMIN' });
-  }, 30_000);
+  }, 90_000);
 
   it('promotes an existing user', async () => {
     const token = await api.token('promoted', { email: 'promoted@example.com' });
@@ -33,7 +34,7 @@ describe('npm run db:setup-admin', () => {
     const { stdout } = await tsx('scripts/setup-admin.ts', ['promoted@example.com']);
     expect(stdout).toContain(`promoted@example.com (id ${id}) is now ADMIN.`);
     expect((await api.graphql(`query { viewer { role } }`, {}, token)).body.data.viewer.role).toBe('ADMIN');
-  }, 30_000);
+  }, 90_000);
 
   it('prints its usage and exits 2 on a missing or malformed email, changing nothing', async () => {
     const before = await api.db.prisma.user.count();
@@ -43,7 +44,7 @@ describe('npm run db:setup-admin', () => {
       expect(failure.stderr).toContain('Usage: npm run db:setup-admin -- <email>');
     }
     expect(await api.db.prisma.user.count()).toBe(before);
-  }, 30_000);
+  }, 90_000);
 });
 
 describe('npm run token', () => {
@@ -51,7 +52,7 @@ describe('npm run token', () => {
     const { stdout } = await tsx('scripts/token.ts', ['--sub', 'cli-user', '--email', 'cli@example.com']);
     const response = await api.graphql(`query { viewer { email } }`, {}, stdout.trim());
     expect(response.body.data.viewer).toEqual({ email: 'cli@example.com' });
-  }, 30_000);
+  }, 90_000);
 
   it('refuses to sign when the server checks tokens against a JWKS only, saying why and what to set', async () => {
     const failure = await tsx('scripts/token.ts', ['--sub', 'cli-user'], {
@@ -63,7 +64,7 @@ describe('npm run token', () => {
     expect(failure.stderr).toContain('Refusing to sign a token');
     expect(failure.stderr).toContain('AUTH_JWKS_URL (https://example.clerk.accounts.dev/.well-known/jwks.json)');
     expect(failure.stderr).toContain('set AUTH_JWT_SECRET');
-  }, 30_000);
+  }, 90_000);
 
   it('refuses to sign in production without AUTH_JWT_SECRET', async () => {
     const failure = await tsx('scripts/token.ts', ['--sub', 'cli-user'], {
@@ -75,7 +76,7 @@ describe('npm run token', () => {
     expect(failure.code).toBe(1);
     expect(failure.stdout).toBe('');
     expect(failure.stderr).toContain('AUTH_JWT_SECRET is not set, so this server accepts no HS256 token');
-  }, 30_000);
+  }, 90_000);
 });
 
 describe('npm run db:reset', () => {
@@ -86,7 +87,7 @@ describe('npm run db:reset', () => {
     expect(failure.code).toBe(1);
     expect(failure.stderr).toContain('Refusing to reset the database: NODE_ENV is "production".');
     expect(await api.db.prisma.user.count()).toBe(before);
-  }, 30_000);
+  }, 90_000);
 });
 
 describe('exit codes on the database DATABASE_URL names', () => {
@@ -103,7 +104,7 @@ describe('exit codes on the database DATABASE_URL names', () => {
       exitCode('scripts/maintenance.ts', []),
     ]);
     expect(results).toEqual(results.map(() => ({ code: 0, stderr: '' })));
-  }, 30_000);
+  }, 90_000);
 
   it('non-zero on failure, with the reason on stderr', async () => {
     const [unknown, maintenanceArgs, sync, unreachable] = await Promise.all([
@@ -118,5 +119,5 @@ describe('exit codes on the database DATABASE_URL names', () => {
     expect(sync).toMatchObject({ code: 1, stderr: expect.stringContaining('STRIPE_SECRET_KEY is not set') });
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toMatch(/ECONNREFUSED|connect/i);
-  }, 30_000);
+  }, 90_000);
 });
