@@ -28,10 +28,23 @@ export class PaymentService {
    * subscription and period, never for a proration); payment_failed records the failure and starts nothing.
    */
   async handleInvoice(invoiceId: string, context: EventContext, outcome: 'paid' | 'failed') {
+    const apply = await this.prepareInvoice(invoiceId, outcome);
+    await this.core.applying(context, (tx) => apply(tx, context));
+  }
+
+  /**
+   * The Stripe reads of handleInvoice (the invoice, then its subscription, through `fetchSubscription` when given),
+   * and its writes, to run in a transaction.
+   */
+  async prepareInvoice(
+    invoiceId: string,
+    outcome: 'paid' | 'failed',
+    fetchSubscription: (id: string) => Promise<FetchedSubscription> = (id) => this.subscriptions.fetch(id),
+  ): Promise<(tx: Tx, context: EventContext) => Promise<void>> {
     const invoice = await this.core.stripe.invoices.retrieve(invoiceId);
     const subscriptionId = invoiceSubscriptionId(invoice);
-    const fetched: FetchedSubscription | null = subscriptionId ? await this.subscriptions.fetch(subscriptionId) : null;
-    await this.core.applying(context, async (tx) => {
+    const fetched: FetchedSubscription | null = subscriptionId ? await fetchSubscription(subscriptionId) : null;
+    return async (tx, context) => {
       const stored = fetched ? await this.subscriptions.storeInReportingAllowance(tx, fetched, context) : null;
       const subscription = stored?.row ?? null;
       const userId = subscription?.userId ?? (await this.userForCustomer(tx, idOf(invoice.customer as string | { id: string } | null)));
@@ -66,7 +79,7 @@ export class PaymentService {
       }
       if (stored?.periodStarted) return; // started when the subscription was first seen entitled, or by another delivery
       await this.subscriptions.startPaidPeriod(tx, subscription, { reason: `invoice ${invoice.id} paid`, paymentId: payment.id });
-    });
+    };
   }
 
   private async recordPaymentFailure(tx: Tx, subscription: Subscription, context: EventContext, invoice: Stripe.Invoice) {

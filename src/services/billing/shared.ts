@@ -136,7 +136,14 @@ export class BillingCore {
     });
   }
 
+  /** Subscription locks taken by each open transaction: a transaction-scoped lock is taken once. */
+  private readonly heldLocks = new WeakMap<Tx, Set<string>>();
+
   async lockSubscription(tx: Tx, stripeSubscriptionId: string) {
+    const held = this.heldLocks.get(tx) ?? new Set<string>();
+    if (held.has(stripeSubscriptionId)) return;
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`stripe-subscription:${stripeSubscriptionId}`}))`;
+    held.add(stripeSubscriptionId);
+    this.heldLocks.set(tx, held);
   }
 }
