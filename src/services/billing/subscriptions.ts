@@ -22,6 +22,8 @@ export interface FetchedSubscription {
   fetchedAt: Date;
 }
 
+const followedEventKey = (stripeSubscriptionId: string) => `subscription-last-event:${stripeSubscriptionId}`;
+
 /** A read of a subscription as written in a transaction: the row, and whether its current period's allowance started. */
 interface WrittenSubscription {
   fetched: FetchedSubscription;
@@ -140,6 +142,7 @@ export class SubscriptionService {
     await this.core.lockSubscription(tx, fetched.subscription.id);
     const known = this.writtenIn.get(tx)?.get(fetched.subscription.id);
     if (known?.fetched === fetched && (context.userId ?? known.row.userId) === known.row.userId) return this.followEvent(tx, known, context);
+    await this.core.writeDeferred(tx, followedEventKey(fetched.subscription.id));
     return this.writeSubscription(tx, fetched, context);
   }
 
@@ -161,8 +164,12 @@ export class SubscriptionService {
     const eventAt = context.eventAt ?? null;
     if (eventAt && (!known.row.lastEventAt || eventAt >= known.row.lastEventAt)) {
       const lastEventId = context.stripeEventId ?? null;
-      const stored = await tx.subscription.update({ where: { id: known.row.id }, data: { lastEventAt: eventAt, lastEventId } });
-      known.row = { ...stored, plan: known.row.plan };
+      const { id } = known.row;
+      known.row = { ...known.row, lastEventAt: eventAt, lastEventId };
+      // Only the last of the transaction's events is kept, so one UPDATE before the commit covers them all.
+      await this.core.deferWrite(tx, followedEventKey(known.row.stripeSubscriptionId), () =>
+        tx.subscription.update({ where: { id }, data: { lastEventAt: eventAt, lastEventId }, select: { id: true } }),
+      );
     }
     return { row: known.row, periodStarted: known.periodStarted };
   }
