@@ -417,7 +417,8 @@ export class WebhookService {
   }
 
   /**
-   * Applies the last event of `run` and records every event of it, in one statement either way. A handler that
+   * Applies the last event of a run whose handler is not prepared in two steps (checkout, refunds, products, prices,
+   * trial_will_end, customer.deleted) and records every event of the run, in one statement either way. A handler that
    * writes in a transaction records the run in it (EventContext.recordApplied), so the events are never applied
    * without being recorded; after any other handler the run is recorded on its own.
    */
