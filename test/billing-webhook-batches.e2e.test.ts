@@ -117,16 +117,14 @@ describe("one customer's events", () => {
     const ids: string[] = [];
     for (const [type, object, at] of sent) ids.unshift(await store(type, object, { created: at }));
     const readsBefore = fake.requests.length;
+    api.db.queries.length = 0;
 
     await drain();
 
+    // The subscription is read once for the claimed events, and what they write commits together.
     const reads = fake.requests.slice(readsBefore).map((request) => `${request.method} ${request.path}`);
-    expect(reads).toEqual([
-      `GET /v1/subscriptions/${user.subscriptionId}`,
-      `GET /v1/invoices/${invoice.id}`,
-      `GET /v1/subscriptions/${user.subscriptionId}`,
-      `GET /v1/subscriptions/${user.subscriptionId}`,
-    ]);
+    expect(reads).toEqual([`GET /v1/subscriptions/${user.subscriptionId}`, `GET /v1/invoices/${invoice.id}`]);
+    expect(api.db.queries.filter((query) => query === 'COMMIT')).toHaveLength(1);
     const stored = await events(ids);
     expect(stored.map((event) => event.id)).toEqual(ids);
     expect(stored.map((event) => event.supersededBy)).toEqual([null, null, ids[3], null]);
@@ -172,6 +170,29 @@ describe("one customer's events", () => {
       ['PROCESSED', 2],
       ['PROCESSED', 2],
     ]);
+  });
+
+  it('go on after a run that fails where the runs write together: that run alone is failed, the others are applied', async () => {
+    const user = await subscriber('shared-failure');
+    // A second subscription of the same customer naming no known user: with the customer not stored yet, its write
+    // finds no user and fails.
+    const orphan = fake.createSubscription({ customer: user.customer, priceId: 'price_plus_month', metadata: { userId: '00000000-0000-4000-8000-000000000000' } });
+    const failed = await store('customer.subscription.created', orphan);
+    const applied = await store('customer.subscription.created', fake.subscriptions.get(user.subscriptionId)!);
+
+    await drain();
+
+    const stored = await events([failed, applied]);
+    expect(stored.map((event) => [event.status, event.attempts])).toEqual([
+      ['FAILED', 1],
+      ['PROCESSED', 1],
+    ]);
+    expect(stored[0]!.lastError).toContain('no user for customer');
+    expect(await api.db.prisma.subscription.findUnique({ where: { stripeSubscriptionId: user.subscriptionId } })).toMatchObject({ status: 'ACTIVE' });
+    expect(await api.db.prisma.subscription.findUnique({ where: { stripeSubscriptionId: orphan.id } })).toBeNull();
+    // Now that the customer is known, the retry stores the second subscription for its user.
+    expect(await api.services.billing.processWebhookEvent(failed)).toMatchObject({ status: 'PROCESSED' });
+    expect(await api.db.prisma.subscription.findUnique({ where: { stripeSubscriptionId: orphan.id } })).toMatchObject({ userId: user.userId });
   });
 });
 

@@ -77,6 +77,11 @@ export interface ClaimWorkerOptions<T> {
   /** Atomically takes up to `limit` items for this worker (a conditional UPDATE ... FOR UPDATE SKIP LOCKED). */
   claim: (limit: number) => Promise<T[]>;
   process: (item: T) => Promise<void>;
+  /**
+   * While this many or more items are in flight, waits for at least this many free slots before claiming again, so
+   * that a busy worker claims several at a time instead of one claim per finished item. Default 1.
+   */
+  claimAtLeast?: number;
   /** Looks again this often when nothing announced work: retries that came due, claims that expired. */
   pollMs: number;
   /** Runs this often with the items in flight (e.g. to extend their claims). */
@@ -122,7 +127,7 @@ export class ClaimWorker<T> {
     const { concurrency, claim, log, name, pollMs } = this.options;
     while (this.running) {
       const free = concurrency - this.inFlight.size;
-      if (free > 0 && this.wakeRequested) {
+      if (this.mayClaim() && this.wakeRequested) {
         this.wakeRequested = false;
         let items: T[] = [];
         try {
@@ -133,10 +138,16 @@ export class ClaimWorker<T> {
         for (const item of items) this.track(item);
         // A full batch may have left more behind.
         if (items.length === free) this.wakeRequested = true;
-        if (this.inFlight.size < concurrency && this.wakeRequested) continue;
+        if (this.mayClaim() && this.wakeRequested) continue;
       }
       await this.sleep(pollMs);
     }
+  }
+
+  private mayClaim() {
+    const { concurrency, claimAtLeast = 1 } = this.options;
+    const free = concurrency - this.inFlight.size;
+    return free > 0 && (free >= Math.min(claimAtLeast, concurrency) || this.inFlight.size === 0);
   }
 
   private track(item: T) {
@@ -151,7 +162,7 @@ export class ClaimWorker<T> {
   }
 
   private sleep(ms: number) {
-    if (this.wakeRequested && this.inFlight.size < this.options.concurrency) return Promise.resolve();
+    if (this.wakeRequested && this.mayClaim()) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.wakeRequested = true;

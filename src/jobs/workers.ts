@@ -31,6 +31,8 @@ export function createBackgroundWorkers(options: { config: Config; log: Logger; 
   const webhooks = new ClaimWorker<ClaimedWebhookBatch>({
     name: 'stripe-webhooks',
     concurrency: webhookConcurrency,
+    // Under a backlog, one claim statement per few objects rather than one per object finished.
+    claimAtLeast: Math.ceil(webhookConcurrency / 2),
     pollMs: WEBHOOK_POLL_MS,
     log,
     claim: (objects) => services.billing.claimDueWebhookBatches(workerId, objects, claimSeconds),

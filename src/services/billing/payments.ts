@@ -26,17 +26,22 @@ export class PaymentService {
   /**
    * invoice.paid records the payment and, when it pays a new billing period, starts that period's allowance (once per
    * subscription and period, never for a proration); payment_failed records the failure and starts nothing.
+   * Reads the invoice, then its subscription (through `fetchSubscription`), and returns the writes, to run in a
+   * transaction with no network I/O.
    */
-  async handleInvoice(invoiceId: string, context: EventContext, outcome: 'paid' | 'failed') {
+  async prepareInvoice(
+    invoiceId: string,
+    outcome: 'paid' | 'failed',
+    fetchSubscription: (id: string) => Promise<FetchedSubscription> = (id) => this.subscriptions.fetch(id),
+  ): Promise<(tx: Tx, context: EventContext) => Promise<void>> {
     const invoice = await this.core.stripe.invoices.retrieve(invoiceId);
     const subscriptionId = invoiceSubscriptionId(invoice);
-    const fetched: FetchedSubscription | null = subscriptionId ? await this.subscriptions.fetch(subscriptionId) : null;
-    await this.core.applying(context, async (tx) => {
+    const fetched: FetchedSubscription | null = subscriptionId ? await fetchSubscription(subscriptionId) : null;
+    return async (tx, context) => {
       const stored = fetched ? await this.subscriptions.storeInReportingAllowance(tx, fetched, context) : null;
       const subscription = stored?.row ?? null;
       const userId = subscription?.userId ?? (await this.userForCustomer(tx, idOf(invoice.customer as string | { id: string } | null)));
       if (!userId) throw new Error(`Invoice ${invoice.id}: no user for customer ${String(invoice.customer)}`);
-      const existing = await tx.payment.findUnique({ where: { stripeInvoiceId: invoice.id } });
       const base = {
         userId,
         kind: 'SUBSCRIPTION' as const,
@@ -47,17 +52,27 @@ export class PaymentService {
       };
       if (outcome === 'failed') {
         if (invoice.status === 'paid') return;
-        if (!existing) await tx.payment.create({ data: { ...base, status: 'FAILED', amountCents: invoice.amount_due } });
+        // A payment already recorded for the invoice stays as it is.
+        await tx.payment.createMany({ data: [{ ...base, status: 'FAILED', amountCents: invoice.amount_due }], skipDuplicates: true });
         if (subscription) await this.recordPaymentFailure(tx, subscription, context, invoice);
         return;
       }
       if (invoice.status !== 'paid') return;
       const paidAt = fromUnix(invoice.status_transitions?.paid_at) ?? this.core.now();
-      const payment = existing
-        ? existing.status === 'FAILED'
-          ? await tx.payment.update({ where: { id: existing.id }, data: { status: 'PAID', amountCents: invoice.amount_paid, paidAt } })
-          : existing
-        : await tx.payment.create({ data: { ...base, status: 'PAID', amountCents: invoice.amount_paid, paidAt } });
+      // Inserted unless the invoice already has a payment (one statement for the usual first delivery); a failed one
+      // becomes paid, any other stays as it is.
+      let [payment] = await tx.payment.createManyAndReturn({
+        data: [{ ...base, status: 'PAID', amountCents: invoice.amount_paid, paidAt }],
+        skipDuplicates: true,
+        select: { id: true },
+      });
+      if (!payment) {
+        const existing = await tx.payment.findUniqueOrThrow({ where: { stripeInvoiceId: invoice.id }, select: { id: true, status: true } });
+        payment =
+          existing.status === 'FAILED'
+            ? await tx.payment.update({ where: { id: existing.id }, data: { status: 'PAID', amountCents: invoice.amount_paid, paidAt }, select: { id: true } })
+            : existing;
+      }
 
       if (!subscription?.plan || !ENTITLED.has(subscription.status) || invoice.billing_reason === PRORATION) return;
       const lineEnd = Math.max(0, ...(invoice.lines?.data ?? []).map((line) => line.period?.end ?? 0));
@@ -66,7 +81,7 @@ export class PaymentService {
       }
       if (stored?.periodStarted) return; // started when the subscription was first seen entitled, or by another delivery
       await this.subscriptions.startPaidPeriod(tx, subscription, { reason: `invoice ${invoice.id} paid`, paymentId: payment.id });
-    });
+    };
   }
 
   private async recordPaymentFailure(tx: Tx, subscription: Subscription, context: EventContext, invoice: Stripe.Invoice) {

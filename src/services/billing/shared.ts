@@ -123,8 +123,40 @@ export class BillingCore {
     return requireStripe(this.stripeClient);
   }
 
+  /** Writes of each open transaction (see transaction) left to just before it commits, by key. */
+  private readonly deferred = new WeakMap<Tx, Map<string, () => Promise<unknown>>>();
+
   transaction<T>(run: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.deps.prisma.$transaction(run, { timeout: 30_000, maxWait: 15_000 });
+    return this.deps.prisma.$transaction(
+      async (tx) => {
+        const deferred = new Map<string, () => Promise<unknown>>();
+        this.deferred.set(tx, deferred);
+        const result = await run(tx);
+        for (const key of deferred.keys()) await this.writeDeferred(tx, key);
+        this.deferred.delete(tx);
+        return result;
+      },
+      { timeout: 30_000, maxWait: 15_000 },
+    );
+  }
+
+  /**
+   * Leaves `write` to just before `tx` commits, replacing the one left under `key` before: of several writes of
+   * the same columns only the last is sent. Writes at once in a transaction not opened by `transaction`.
+   */
+  async deferWrite(tx: Tx, key: string, write: () => Promise<unknown>): Promise<void> {
+    const deferred = this.deferred.get(tx);
+    if (deferred) deferred.set(key, write);
+    else await write();
+  }
+
+  /** Sends the write left under `key`, if any, now: before a statement that reads or writes what it covers. */
+  async writeDeferred(tx: Tx, key: string): Promise<void> {
+    const deferred = this.deferred.get(tx);
+    const write = deferred?.get(key);
+    if (!write) return;
+    deferred!.delete(key);
+    await write();
   }
 
   /** The transaction that applies what `context` describes; its recordApplied, if any, runs last inside it. */
@@ -136,7 +168,14 @@ export class BillingCore {
     });
   }
 
+  /** Subscription locks taken by each open transaction: a transaction-scoped lock is taken once. */
+  private readonly heldLocks = new WeakMap<Tx, Set<string>>();
+
   async lockSubscription(tx: Tx, stripeSubscriptionId: string) {
+    const held = this.heldLocks.get(tx) ?? new Set<string>();
+    if (held.has(stripeSubscriptionId)) return;
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`stripe-subscription:${stripeSubscriptionId}`}))`;
+    held.add(stripeSubscriptionId);
+    this.heldLocks.set(tx, held);
   }
 }

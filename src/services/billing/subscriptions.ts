@@ -22,6 +22,15 @@ export interface FetchedSubscription {
   fetchedAt: Date;
 }
 
+const followedEventKey = (stripeSubscriptionId: string) => `subscription-last-event:${stripeSubscriptionId}`;
+
+/** A read of a subscription as written in a transaction: the row, and whether its current period's allowance started. */
+interface WrittenSubscription {
+  fetched: FetchedSubscription;
+  row: SubscriptionWithPlan;
+  periodStarted: boolean;
+}
+
 /**
  * Subscriptions and what they entitle a user to: the mirror row, role, tier, membership, and the allowance that
  * follows payment. Stripe is read before a transaction opens; inside it the subscription is locked, the read is
@@ -131,7 +140,38 @@ export class SubscriptionService {
    */
   async storeInReportingAllowance(tx: Tx, fetched: FetchedSubscription, context: EventContext): Promise<{ row: SubscriptionWithPlan; periodStarted: boolean }> {
     await this.core.lockSubscription(tx, fetched.subscription.id);
+    const known = this.writtenIn.get(tx)?.get(fetched.subscription.id);
+    if (known?.fetched === fetched && (context.userId ?? known.row.userId) === known.row.userId) return this.followEvent(tx, known, context);
+    await this.core.writeDeferred(tx, followedEventKey(fetched.subscription.id));
     return this.writeSubscription(tx, fetched, context);
+  }
+
+  /**
+   * Each transaction's last write of each subscription, with the read it wrote. Several events of one object applied
+   * in one transaction share one read (see the webhook pipeline): under the lock nothing else has written since, so
+   * writing that read again would change only the event the row follows.
+   */
+  private readonly writtenIn = new WeakMap<Tx, Map<string, WrittenSubscription>>();
+
+  private remember(tx: Tx, written: WrittenSubscription) {
+    const byId = this.writtenIn.get(tx) ?? new Map<string, WrittenSubscription>();
+    byId.set(written.row.stripeSubscriptionId, written);
+    this.writtenIn.set(tx, byId);
+  }
+
+  /** The same read stored again in its transaction: at most the event the row follows moves on (as writeSubscription would). */
+  private async followEvent(tx: Tx, known: WrittenSubscription, context: EventContext): Promise<{ row: SubscriptionWithPlan; periodStarted: boolean }> {
+    const eventAt = context.eventAt ?? null;
+    if (eventAt && (!known.row.lastEventAt || eventAt >= known.row.lastEventAt)) {
+      const lastEventId = context.stripeEventId ?? null;
+      const { id } = known.row;
+      known.row = { ...known.row, lastEventAt: eventAt, lastEventId };
+      // Only the last of the transaction's events is kept, so one UPDATE before the commit covers them all.
+      await this.core.deferWrite(tx, followedEventKey(known.row.stripeSubscriptionId), () =>
+        tx.subscription.update({ where: { id }, data: { lastEventAt: eventAt, lastEventId }, select: { id: true } }),
+      );
+    }
+    return { row: known.row, periodStarted: known.periodStarted };
   }
 
   /**
@@ -238,6 +278,7 @@ export class SubscriptionService {
     const subscriptions = [...user.subscriptions.filter((other) => other.id !== row.id), row];
     await this.applyEntitlement(tx, user.id, context, { user, subscriptions });
     const periodStarted = await this.followPlan(tx, row, previous, user.creditTransactions.map((movement) => movement.idempotencyKey));
+    this.remember(tx, { fetched, row, periodStarted });
     return { row, periodStarted };
   }
 
@@ -300,6 +341,8 @@ export class SubscriptionService {
     if (!row.plan) return;
     const now = this.core.now();
     const periodStart = row.currentPeriodStart ?? now;
+    const written = this.writtenIn.get(tx)?.get(row.stripeSubscriptionId);
+    if (written && written.row.currentPeriodStart?.getTime() === periodStart.getTime()) written.periodStarted = true;
     await this.deps.credits.startAllowancePeriod(
       row.userId,
       {

@@ -9,7 +9,7 @@ import type { PaymentService } from './payments.js';
 import { CheckoutService } from './checkout.js';
 import { errorMessage, type BillingCore, type EventContext } from './shared.js';
 import { fromUnix, isMissingResource, type Stripe } from './stripe.js';
-import type { SubscriptionService } from './subscriptions.js';
+import type { FetchedSubscription, SubscriptionService } from './subscriptions.js';
 
 export const WEBHOOK_TOLERANCE_SECONDS = 300;
 /** The first attempt and ten retries, 5 s after the first failure and doubling: about 1.4 hours in all. */
@@ -38,7 +38,42 @@ export interface WebhookProcessingResult {
   error?: string;
 }
 
-type Handler = (object: { id: string }, context: EventContext & { stripeEventId: string }) => Promise<void>;
+type HandlerContext = EventContext & { stripeEventId: string };
+type Handler = (object: { id: string }, context: HandlerContext) => Promise<void>;
+
+/**
+ * Reads of Stripe shared by the runs of one claimed batch: the object's events are applied within moments of each
+ * other, and a read made for an earlier run is as current as one made again for the next (as with `supersededBy`).
+ * A failed read is not kept, so the next run reads again.
+ */
+class BatchReads {
+  private readonly subscriptions = new Map<string, Promise<FetchedSubscription>>();
+
+  constructor(private readonly fetchSubscription: (id: string) => Promise<FetchedSubscription>) {}
+
+  subscription(id: string): Promise<FetchedSubscription> {
+    const known = this.subscriptions.get(id);
+    if (known) return known;
+    const read = this.fetchSubscription(id);
+    this.subscriptions.set(id, read);
+    read.catch(() => this.subscriptions.delete(id));
+    return read;
+  }
+}
+
+/** A run of one object's events and the writes of its last event's handler, read and ready. */
+interface PreparedRun {
+  run: ClaimedWebhookEvent[];
+  apply: Apply;
+}
+
+/** A handler's writes after its Stripe reads: they run in a transaction with no network I/O. */
+type Apply = (tx: Tx, context: HandlerContext) => Promise<void>;
+/**
+ * A handler in two steps: it reads Stripe (outside any transaction) and returns its writes, which the pipeline runs
+ * in one transaction with the writes of the object's other runs of the batch and the record of their events.
+ */
+type Preparer = { prepare: (object: { id: string }, reads: BatchReads) => Promise<Apply> };
 
 const DUE = (alias: string) => Prisma.raw(`(${alias}.status = 'PENDING'
   OR (${alias}.status = 'FAILED' AND ${alias}."nextAttemptAt" <= timezone('UTC', now()) AND ${alias}.attempts < ${WEBHOOK_MAX_ATTEMPTS})
@@ -51,13 +86,13 @@ const DUE = (alias: string) => Prisma.raw(`(${alias}.status = 'PENDING'
  * order cannot change the result.
  */
 export class WebhookService {
-  private readonly handlers: Record<string, Handler>;
+  private readonly handlers: Record<string, Handler | Preparer>;
   /**
    * Handlers that only re-read the event's object from Stripe and store what they read. Consecutive events of one
    * object with such a handler need one read: the last event's read supersedes the earlier ones', as it would when
    * each was applied in turn from a backlog (every read returns the object's current state).
    */
-  private readonly rereadOnly: Set<Handler>;
+  private readonly rereadOnly: Set<Handler | Preparer>;
 
   constructor(
     private readonly core: BillingCore,
@@ -69,9 +104,17 @@ export class WebhookService {
       const session = await this.core.stripe.checkout.sessions.retrieve(object.id);
       if (CheckoutService.isSettled(session)) await checkout.applyCheckoutSession(session, context);
     };
-    const refreshSubscription: Handler = async (object, context) => {
-      await subscriptions.refreshSubscription(object.id, context);
+    const refreshSubscription: Preparer = {
+      prepare: async (object, reads) => {
+        const fetched = await reads.subscription(object.id);
+        return async (tx, context) => {
+          await subscriptions.storeIn(tx, fetched, context);
+        };
+      },
     };
+    const invoice = (outcome: 'paid' | 'failed'): Preparer => ({
+      prepare: async (object, reads) => payments.prepareInvoice(object.id, outcome, (id) => reads.subscription(id)),
+    });
     const mirrorProduct: Handler = async (object) => {
       const product = await this.core.stripe.products.retrieve(object.id).catch((error) => {
         if (isMissingResource(error)) return { id: object.id, deleted: true as const };
@@ -101,8 +144,8 @@ export class WebhookService {
           await this.recordEventOnce(tx, row, 'trial_will_end', context.stripeEventId, { trialEnd: row.trialEnd?.toISOString() ?? null });
         });
       },
-      'invoice.paid': (object, context) => payments.handleInvoice(object.id, context, 'paid'),
-      'invoice.payment_failed': (object, context) => payments.handleInvoice(object.id, context, 'failed'),
+      'invoice.paid': invoice('paid'),
+      'invoice.payment_failed': invoice('failed'),
       'charge.refunded': (object, context) => payments.handleChargeRefunded(object.id, context),
       'product.created': mirrorProduct,
       'product.updated': mirrorProduct,
@@ -115,10 +158,13 @@ export class WebhookService {
         await prisma.stripeCustomer.updateMany({ where: { id: object.id, deletedAt: null }, data: { deletedAt: this.core.now() } });
       },
     };
-    this.rereadOnly = new Set([refreshSubscription, mirrorProduct, mirrorPrice]);
+    this.rereadOnly = new Set<Handler | Preparer>([refreshSubscription, mirrorProduct, mirrorPrice]);
+    this.newReads = () => new BatchReads((id) => subscriptions.fetch(id));
   }
 
-  private handlerOf(type: string): Handler | undefined {
+  private readonly newReads: () => BatchReads;
+
+  private handlerOf(type: string): Handler | Preparer | undefined {
     return Object.hasOwn(this.handlers, type) ? this.handlers[type] : undefined;
   }
 
@@ -128,14 +174,26 @@ export class WebhookService {
     return handler && this.rereadOnly.has(handler) && event.objectId !== null ? `${event.type.split('.')[0]}:${event.objectId}` : null;
   }
 
-  private async handle(event: ClaimedWebhookEvent, recordApplied: EventContext['recordApplied']) {
+  private contextOf(event: ClaimedWebhookEvent): HandlerContext {
+    return { stripeEventId: event.id, eventAt: event.stripeCreated, reason: event.type };
+  }
+
+  private objectOf(event: ClaimedWebhookEvent): { id: string } {
+    if (event.objectId === null) throw new Error(`Event ${event.id} names no object id`);
+    return { id: event.objectId };
+  }
+
+  private async handle(event: ClaimedWebhookEvent, recordApplied: EventContext['recordApplied'], reads: BatchReads) {
     const handler = this.handlerOf(event.type);
     if (!handler) {
       this.core.deps.log.debug({ type: event.type, eventId: event.id }, 'webhook event type not handled');
       return;
     }
-    if (event.objectId === null) throw new Error(`Event ${event.id} names no object id`);
-    await handler({ id: event.objectId }, { stripeEventId: event.id, eventAt: event.stripeCreated, reason: event.type, recordApplied });
+    const object = this.objectOf(event);
+    const context = { ...this.contextOf(event), recordApplied };
+    if (typeof handler === 'function') return handler(object, context);
+    const apply = await handler.prepare(object, reads);
+    await this.core.applying(context, (tx) => apply(tx, context));
   }
 
   /** Verifies the signature and stores the event once; processing happens in a job. */
@@ -266,55 +324,115 @@ export class WebhookService {
    * events whose handler only re-reads the same object is applied once, by its last event (the earlier ones are
    * recorded as processed, superseded by it); each event is still recorded once. A failed event does not stop the
    * ones after it, as it would not hold them up had they been claimed one by one.
+   * Runs whose handlers read Stripe first and then only write (see Preparer) read one after another, then write in
+   * one transaction that records their events too; should it fail, each run is written and recorded on its own.
    * An outcome is written only while the claim is still the worker's: one that ran out and was taken over is left to
    * its new owner (the handlers are idempotent, so the work done stands).
    */
   async processClaimedWebhookBatch(events: ClaimedWebhookBatch, worker: string): Promise<WebhookProcessingResult[]> {
-    const results: WebhookProcessingResult[] = [];
+    const runs: ClaimedWebhookEvent[][] = [];
     for (let start = 0; start < events.length; ) {
       const key = this.rereadKey(events[start]!);
       let end = start + 1;
       while (key !== null && end < events.length && this.rereadKey(events[end]!) === key) end++;
-      const outcome = await this.applyRun(events.slice(start, end), worker);
-      for (let i = start; i < end; i++) results.push(outcome);
+      runs.push(events.slice(start, end));
       start = end;
     }
-    return results;
+    const reads = this.newReads();
+    const outcomes = new Map<ClaimedWebhookEvent[], WebhookProcessingResult>();
+    let prepared: PreparedRun[] = [];
+    for (const run of runs) {
+      const applied = run[run.length - 1]!;
+      const handler = this.handlerOf(applied.type);
+      if (handler && typeof handler !== 'function') {
+        try {
+          prepared.push({ run, apply: await handler.prepare(this.objectOf(applied), reads) });
+        } catch (error) {
+          outcomes.set(run, await this.recordFailure(run, worker, error));
+        }
+        continue;
+      }
+      await this.applyPrepared(prepared, worker, outcomes);
+      prepared = [];
+      outcomes.set(run, await this.applyRun(run, worker, reads));
+    }
+    await this.applyPrepared(prepared, worker, outcomes);
+    return runs.flatMap((run) => run.map(() => outcomes.get(run)!));
+  }
+
+  /** Writes prepared runs and records their events: together in one transaction, or else one run at a time. */
+  private async applyPrepared(prepared: PreparedRun[], worker: string, outcomes: Map<ClaimedWebhookEvent[], WebhookProcessingResult>) {
+    const write = async (tx: Tx, part: PreparedRun[]) => {
+      for (const { run, apply } of part) await apply(tx, this.contextOf(run[run.length - 1]!));
+      return this.recordProcessed(tx, part.map(({ run }) => run), worker);
+    };
+    if (prepared.length > 1) {
+      try {
+        await this.core.transaction((tx) => write(tx, prepared));
+        for (const { run } of prepared) outcomes.set(run, { status: 'PROCESSED', skipped: false });
+        return;
+      } catch (error) {
+        this.core.deps.log.debug({ err: error, worker }, 'webhook runs failed together; applying each on its own');
+      }
+    }
+    for (const part of prepared) {
+      try {
+        await this.core.transaction((tx) => write(tx, [part]));
+        outcomes.set(part.run, { status: 'PROCESSED', skipped: false });
+      } catch (error) {
+        outcomes.set(part.run, await this.recordFailure(part.run, worker, error));
+      }
+    }
   }
 
   /**
-   * Applies the last event of `run` and records every event of it, in one statement either way. A handler that
+   * Records the events of `runs` processed, each run by its last event, in one statement; warns about events whose
+   * claim ran out (their new owner records them).
+   */
+  private async recordProcessed(db: Db | Tx, runs: ClaimedWebhookEvent[][], worker: string): Promise<void> {
+    const ids = runs.flatMap((run) => run.map((event) => event.id));
+    const appliedBy = runs.flatMap((run) => run.map(() => run[run.length - 1]!.id));
+    const done = await db.$executeRaw`
+      UPDATE "WebhookEvent" w
+      SET status = 'PROCESSED', "processedAt" = ${this.core.now()}, "lastError" = NULL, "nextAttemptAt" = NULL,
+          "claimedBy" = NULL, "claimedUntil" = NULL, "supersededBy" = NULLIF(r.applied, w.id)
+      FROM unnest(${ids}::text[], ${appliedBy}::text[]) AS r(id, applied)
+      WHERE w.id = r.id AND w.status = 'PROCESSING' AND w."claimedBy" = ${worker}`;
+    if (done < ids.length) this.core.deps.log.warn({ eventIds: ids, worker }, 'webhook event applied after its claim ran out; its new owner records it');
+  }
+
+  /** Each event of a failed run keeps its own count of attempts, and so its own back-off. */
+  private async recordFailure(run: ClaimedWebhookEvent[], worker: string, error: unknown): Promise<WebhookProcessingResult> {
+    const applied = run[run.length - 1]!;
+    const ids = run.map((event) => event.id);
+    const message = errorMessage(error);
+    this.core.deps.log.warn({ err: error, eventIds: ids, type: applied.type, attempts: applied.attempts }, 'webhook event failed');
+    await this.core.deps.prisma.$executeRaw`
+      UPDATE "WebhookEvent"
+      SET status = 'FAILED', "lastError" = ${message}, "claimedBy" = NULL, "claimedUntil" = NULL,
+          "nextAttemptAt" = CASE WHEN attempts < ${WEBHOOK_MAX_ATTEMPTS}
+            THEN timezone('UTC', now()) + make_interval(secs => LEAST(power(2, attempts - 1) * ${WEBHOOK_RETRY_BASE_SECONDS}, 3600)) END
+      WHERE id = ANY(${ids}) AND status = 'PROCESSING' AND "claimedBy" = ${worker}`;
+    return { status: 'FAILED', skipped: false, error: message };
+  }
+
+  /**
+   * Applies the last event of a run whose handler is not prepared in two steps (checkout, refunds, products, prices,
+   * trial_will_end, customer.deleted) and records every event of the run, in one statement either way. A handler that
    * writes in a transaction records the run in it (EventContext.recordApplied), so the events are never applied
    * without being recorded; after any other handler the run is recorded on its own.
    */
-  private async applyRun(run: ClaimedWebhookEvent[], worker: string): Promise<WebhookProcessingResult> {
-    const { prisma, log } = this.core.deps;
-    const applied = run[run.length - 1]!;
-    const ids = run.map((event) => event.id);
-    const record = (db: Db | Tx) => db.$executeRaw`
-      UPDATE "WebhookEvent"
-      SET status = 'PROCESSED', "processedAt" = ${this.core.now()}, "lastError" = NULL, "nextAttemptAt" = NULL,
-          "claimedBy" = NULL, "claimedUntil" = NULL, "supersededBy" = CASE WHEN id = ${applied.id} THEN NULL ELSE ${applied.id} END
-      WHERE id = ANY(${ids}) AND status = 'PROCESSING' AND "claimedBy" = ${worker}`;
+  private async applyRun(run: ClaimedWebhookEvent[], worker: string, reads: BatchReads): Promise<WebhookProcessingResult> {
     try {
-      let recorded: number | null = null;
-      await this.handle(applied, async (tx) => {
-        recorded = await record(tx);
-      });
-      const done: number = recorded ?? (await record(prisma));
-      if (done < ids.length) log.warn({ eventIds: ids, worker }, 'webhook event applied after its claim ran out; its new owner records it');
+      let recorded = false;
+      await this.handle(run[run.length - 1]!, async (tx) => {
+        await this.recordProcessed(tx, [run], worker);
+        recorded = true;
+      }, reads);
+      if (!recorded) await this.recordProcessed(this.core.deps.prisma, [run], worker);
       return { status: 'PROCESSED', skipped: false };
     } catch (error) {
-      const message = errorMessage(error);
-      log.warn({ err: error, eventIds: ids, type: applied.type, attempts: applied.attempts }, 'webhook event failed');
-      // Each event keeps its own count of attempts, and so its own back-off.
-      await prisma.$executeRaw`
-        UPDATE "WebhookEvent"
-        SET status = 'FAILED', "lastError" = ${message}, "claimedBy" = NULL, "claimedUntil" = NULL,
-            "nextAttemptAt" = CASE WHEN attempts < ${WEBHOOK_MAX_ATTEMPTS}
-              THEN timezone('UTC', now()) + make_interval(secs => LEAST(power(2, attempts - 1) * ${WEBHOOK_RETRY_BASE_SECONDS}, 3600)) END
-        WHERE id = ANY(${ids}) AND status = 'PROCESSING' AND "claimedBy" = ${worker}`;
-      return { status: 'FAILED', skipped: false, error: message };
+      return this.recordFailure(run, worker, error);
     }
   }
 
