@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -17,8 +18,9 @@ export interface MigrationOptions {
   log?: (msg: string) => void;
 }
 
-const migrationsDir = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
-const schemaPath = fileURLToPath(new URL('../../prisma/schema.prisma', import.meta.url));
+const prismaDir = findPrismaDir(dirname(fileURLToPath(import.meta.url)));
+const migrationsDir = join(prismaDir, 'migrations');
+const schemaPath = join(prismaDir, 'schema.prisma');
 const lockfileName = 'migration_lock.toml';
 const migrationFileName = 'migration.sql';
 // Same text `prisma migrate dev` writes.
@@ -34,6 +36,14 @@ const migrationLockKey = 72707370;
 
 const pgCharOid = 18;
 const pgTextOid = 25;
+
+// The project's prisma/ folder: two levels up from src/db/ and dist/db/, one more from the build `npm start` runs.
+function findPrismaDir(from: string): string {
+  for (let dir = from; dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'prisma', 'schema.prisma'))) return join(dir, 'prisma');
+  }
+  return join(from, '..', '..', 'prisma');
+}
 
 export async function applyMigrations(databaseUrl: string, opts: MigrationOptions = {}): Promise<{ applied: string[] }> {
   return withAdvisoryLock(databaseUrl, () => applyPendingMigrations(databaseUrl, opts));
