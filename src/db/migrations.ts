@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PrismaPg } from '@prisma/adapter-pg';
-import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
+import type { PrismaPg } from '@prisma/adapter-pg';
 import type {
   MigrationList,
   SchemaContainer,
@@ -46,13 +45,13 @@ function findPrismaDir(from: string): string {
 }
 
 export async function applyMigrations(databaseUrl: string, opts: MigrationOptions = {}): Promise<{ applied: string[] }> {
-  return withAdvisoryLock(databaseUrl, () => applyPendingMigrations(databaseUrl, opts));
+  return withAdvisoryLock(databaseUrl, (client) => applyPendingMigrations(databaseUrl, client, opts));
 }
 
 export async function resetDatabase(databaseUrl: string, opts: MigrationOptions = {}): Promise<{ applied: string[] }> {
   return withAdvisoryLock(databaseUrl, async (client) => {
     await client.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
-    return applyPendingMigrations(databaseUrl, opts);
+    return applyPendingMigrations(databaseUrl, client, opts);
   });
 }
 
@@ -99,12 +98,93 @@ export function isEmptyMigration(sql: string): boolean {
     .every((line) => line === '' || line.startsWith('--'));
 }
 
-async function applyPendingMigrations(databaseUrl: string, opts: MigrationOptions): Promise<{ applied: string[] }> {
+async function applyPendingMigrations(databaseUrl: string, client: pg.Client, opts: MigrationOptions): Promise<{ applied: string[] }> {
   const migrationsList = await readMigrationsList();
+  const appliedAtOnce = await applyToEmptyDatabase(databaseUrl, client, migrationsList, opts);
+  if (appliedAtOnce) return appliedAtOnce;
   return withEngine(databaseUrl, opts, async (engine) => {
     const { appliedMigrationNames } = await engine.applyMigrations({ migrationsList, filters: noFilters });
     return { applied: appliedMigrationNames };
   });
+}
+
+// What the engine creates (its text), and how it records each migration: a row when the script starts, one applied
+// step and the finishing time when it ends. The checksum is the SHA-256 of the script, as the engine computes it.
+const createMigrationsTable = `CREATE TABLE _prisma_migrations (
+    id                      VARCHAR(36) PRIMARY KEY NOT NULL,
+    checksum                VARCHAR(64) NOT NULL,
+    finished_at             TIMESTAMPTZ,
+    migration_name          VARCHAR(255) NOT NULL,
+    logs                    TEXT,
+    rolled_back_at          TIMESTAMPTZ,
+    started_at              TIMESTAMPTZ NOT NULL DEFAULT now(),
+    applied_steps_count     INTEGER NOT NULL DEFAULT 0
+);
+`;
+// The engine's own lock: `prisma migrate deploy` from elsewhere waits for this transaction, and it for them.
+const engineLockKey = 72707369;
+// Schemas other than PostgreSQL's own: a new database has nothing in them.
+const userSchema = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'";
+// Statements a transaction cannot hold, or that end one: such migrations go through the engine, one at a time.
+const notInOneTransaction = /\b(COMMIT|ROLLBACK|CONCURRENTLY|ADD\s+VALUE)\b/i;
+
+/**
+ * A new database (no tables, types or functions outside PostgreSQL's own schemas) gets every migration in one
+ * transaction, recorded in `_prisma_migrations` with the rows the engine writes: the engine would run one
+ * transaction per migration with several statements of bookkeeping around each, after loading and starting its
+ * WebAssembly, which made up most of a first start. Returns null, having changed nothing, when the database is not
+ * new, when a migration cannot run inside a transaction, or when the transaction fails: the engine then applies
+ * the migrations as it always does, and reports a failing one in its own words and rows.
+ */
+async function applyToEmptyDatabase(
+  databaseUrl: string,
+  client: pg.Client,
+  migrationsList: MigrationList,
+  opts: MigrationOptions,
+): Promise<{ applied: string[] } | null> {
+  // The engine looks for its table in the `schema` of the URL when one is given; plain URLs mean the default one.
+  if (new URL(databaseUrl).searchParams.has('schema')) return null;
+  if (!/^\s*provider\s*=\s*"postgresql"\s*$/m.test(migrationsList.lockfile.content ?? '')) return null;
+  const scripts: Array<{ name: string; script: string }> = [];
+  for (const directory of migrationsList.migrationDirectories) {
+    const { content } = directory.migrationFile;
+    if (content.tag !== 'ok' || notInOneTransaction.test(content.value)) return null;
+    scripts.push({ name: directory.path, script: content.value });
+  }
+  if (!scripts.length) return null;
+
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [engineLockKey]);
+    const { rows } = await client.query<{ used: boolean }>(
+      `SELECT EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${userSchema})
+           OR EXISTS (SELECT FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE ${userSchema})
+           OR EXISTS (SELECT FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${userSchema}) AS used`,
+    );
+    if (rows[0]?.used) {
+      await client.query('ROLLBACK');
+      return null;
+    }
+    await client.query(createMigrationsTable);
+    for (const { name, script } of scripts) {
+      const id = randomUUID();
+      await client.query(
+        'INSERT INTO _prisma_migrations (id, checksum, started_at, migration_name) VALUES ($1, $2, clock_timestamp(), $3)',
+        [id, createHash('sha256').update(script).digest('hex'), name],
+      );
+      await client.query(script);
+      await client.query(
+        'UPDATE _prisma_migrations SET applied_steps_count = applied_steps_count + 1, finished_at = clock_timestamp() WHERE id = $1',
+        [id],
+      );
+    }
+    await client.query('COMMIT');
+    return { applied: scripts.map(({ name }) => name) };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    opts.log?.(`applying the migrations to a new database at once failed (${(error as Error).message}); applying them one at a time`);
+    return null;
+  }
 }
 
 async function withAdvisoryLock<T>(databaseUrl: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -121,9 +201,13 @@ async function withAdvisoryLock<T>(databaseUrl: string, run: (client: pg.Client)
 }
 
 async function withEngine<T>(databaseUrl: string, opts: MigrationOptions, run: (engine: SchemaEngine) => Promise<T>) {
-  const { SchemaEngine } = await loadEngine();
+  const [{ SchemaEngine }, { PrismaPg }, { bindMigrationAwareSqlAdapterFactory }] = await Promise.all([
+    loadEngine(),
+    import('@prisma/adapter-pg'),
+    import('@prisma/driver-adapter-utils'),
+  ]);
   const schema = await readSchema();
-  const main = pgAdapterFactory(databaseUrl);
+  const main = pgAdapterFactory(PrismaPg, databaseUrl);
   const mainConnections: Array<{ dispose(): Promise<void> }> = [];
   const adapterFactory = bindMigrationAwareSqlAdapterFactory({
     provider: main.provider,
@@ -133,7 +217,7 @@ async function withEngine<T>(databaseUrl: string, opts: MigrationOptions, run: (
       mainConnections.push(connection);
       return connection;
     },
-    connectToShadowDb: () => connectToShadowDb(databaseUrl),
+    connectToShadowDb: () => connectToShadowDb(PrismaPg, databaseUrl),
   });
   let engine: SchemaEngine | undefined;
   try {
@@ -178,8 +262,8 @@ function sendScriptsWhole<T extends ScriptRunner>(connection: T): T {
   return connection;
 }
 
-function pgAdapterFactory(databaseUrl: string) {
-  return new PrismaPg({ connectionString: databaseUrl, Client: CatalogCharAsTextClient });
+function pgAdapterFactory(Adapter: typeof PrismaPg, databaseUrl: string) {
+  return new Adapter({ connectionString: databaseUrl, Client: CatalogCharAsTextClient });
 }
 
 // @prisma/adapter-pg 7.10 rejects columns of PostgreSQL's internal "char" type (OID 18), and the engine's own
@@ -208,10 +292,10 @@ function declareCharColumnsText<T>(result: T): T {
 
 // PrismaPg's own connectToShadowDb, given a URL, creates the shadow database but then connects to the main one
 // (pg lets the URL's database win over the override), and the engine would replay migrations there.
-async function connectToShadowDb(databaseUrl: string) {
+async function connectToShadowDb(Adapter: typeof PrismaPg, databaseUrl: string) {
   const shadowName = `prisma_migrate_shadow_db_${randomUUID().replaceAll('-', '')}`;
   await runOnServer(databaseUrl, `CREATE DATABASE "${shadowName}"`);
-  const adapter = sendScriptsWhole(await pgAdapterFactory(withDatabaseName(databaseUrl, shadowName)).connect());
+  const adapter = sendScriptsWhole(await pgAdapterFactory(Adapter, withDatabaseName(databaseUrl, shadowName)).connect());
   const closePool = adapter.dispose.bind(adapter);
   adapter.dispose = async () => {
     await closePool();
