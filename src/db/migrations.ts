@@ -123,13 +123,11 @@ const createMigrationsTable = `CREATE TABLE _prisma_migrations (
 `;
 // The engine's own lock: `prisma migrate deploy` from elsewhere waits for this transaction, and it for them.
 const engineLockKey = 72707369;
-// Schemas other than PostgreSQL's own: a new database has nothing in them.
-const userSchema = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'";
 // Statements a transaction cannot hold, or that end one: such migrations go through the engine, one at a time.
 const notInOneTransaction = /\b(COMMIT|ROLLBACK|CONCURRENTLY|ADD\s+VALUE)\b/i;
 
 /**
- * A new database (no tables, types or functions outside PostgreSQL's own schemas) gets every migration in one
+ * A new database (no tables, types or functions in `public`) gets every migration in one
  * transaction, recorded in `_prisma_migrations` with the rows the engine writes: the engine would run one
  * transaction per migration with several statements of bookkeeping around each, after loading and starting its
  * WebAssembly, which made up most of a first start. Returns null, having changed nothing, when the database is not
@@ -153,32 +151,36 @@ async function applyToEmptyDatabase(
   }
   if (!scripts.length) return null;
 
-  await client.query('BEGIN');
+  // Two round trips in all: at start-up this process is busy loading and building the API meanwhile, and each
+  // answer waits for its turn on the event loop.
   try {
-    await client.query('SELECT pg_advisory_xact_lock($1)', [engineLockKey]);
-    const { rows } = await client.query<{ used: boolean }>(
-      `SELECT EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${userSchema})
-           OR EXISTS (SELECT FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE ${userSchema})
-           OR EXISTS (SELECT FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${userSchema}) AS used`,
-    );
-    if (rows[0]?.used) {
+    // The migrations create their objects in `public`; other schemas (the job queue's) are not theirs to judge.
+    const check = (await client.query(
+      // A commit lost to a crash (async commit keeps the database consistent) leaves it new: the next start applies
+      // the same migrations again. Waiting for the WAL flush would only slow the first start.
+      `BEGIN;
+       SET LOCAL synchronous_commit = off;
+       SELECT pg_advisory_xact_lock(${engineLockKey});
+       SELECT current_schema() IS DISTINCT FROM 'public'
+           OR EXISTS (SELECT FROM pg_class WHERE relnamespace = 'public'::regnamespace)
+           OR EXISTS (SELECT FROM pg_type WHERE typnamespace = 'public'::regnamespace)
+           OR EXISTS (SELECT FROM pg_proc WHERE pronamespace = 'public'::regnamespace) AS used`,
+    )) as unknown as pg.QueryResult<{ used?: boolean }>[];
+    if (check.at(-1)?.rows[0]?.used !== false) {
       await client.query('ROLLBACK');
       return null;
     }
-    await client.query(createMigrationsTable);
-    for (const { name, script } of scripts) {
-      const id = randomUUID();
-      await client.query(
-        'INSERT INTO _prisma_migrations (id, checksum, started_at, migration_name) VALUES ($1, $2, clock_timestamp(), $3)',
-        [id, createHash('sha256').update(script).digest('hex'), name],
-      );
-      await client.query(script);
-      await client.query(
-        'UPDATE _prisma_migrations SET applied_steps_count = applied_steps_count + 1, finished_at = clock_timestamp() WHERE id = $1',
-        [id],
-      );
-    }
-    await client.query('COMMIT');
+    const steps = scripts.map(({ name, script }) => {
+      const id = client.escapeLiteral(randomUUID());
+      const checksum = client.escapeLiteral(createHash('sha256').update(script).digest('hex'));
+      return [
+        `INSERT INTO _prisma_migrations (id, checksum, started_at, migration_name) VALUES (${id}, ${checksum}, clock_timestamp(), ${client.escapeLiteral(name)});`,
+        // On lines of its own: a script may end in a comment, or without a semicolon.
+        `\n${script}\n;`,
+        `UPDATE _prisma_migrations SET applied_steps_count = applied_steps_count + 1, finished_at = clock_timestamp() WHERE id = ${id};`,
+      ].join('\n');
+    });
+    await client.query([createMigrationsTable, ...steps, 'COMMIT;'].join('\n'));
     return { applied: scripts.map(({ name }) => name) };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
