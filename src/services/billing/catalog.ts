@@ -98,11 +98,13 @@ export class CatalogService {
   /** Creates the default plans and packs that are missing; never overwrites what an admin changed. */
   async ensureDefaultCatalog() {
     // One INSERT ... ON CONFLICT DO NOTHING each: a row whose key exists is left as it is.
-    await this.prisma.plan.createMany({
-      data: DEFAULT_PLANS.map((plan) => ({ ...plan, features: [...plan.features] })),
-      skipDuplicates: true,
-    });
-    await this.prisma.creditPack.createMany({ data: DEFAULT_PACKS.map((pack) => ({ ...pack })), skipDuplicates: true });
+    await Promise.all([
+      this.prisma.plan.createMany({
+        data: DEFAULT_PLANS.map((plan) => ({ ...plan, features: [...plan.features] })),
+        skipDuplicates: true,
+      }),
+      this.prisma.creditPack.createMany({ data: DEFAULT_PACKS.map((pack) => ({ ...pack })), skipDuplicates: true }),
+    ]);
   }
 
   private async conflictOnDuplicate<T>(what: string, run: () => Promise<T>): Promise<T> {
