@@ -39,7 +39,10 @@ async function loadServingModules() {
   const [{ createApp }, { createRuntime }, { createPrismaClient }, { queryObserver }] = await Promise.all([
     import('./server.js'),
     import('./runtime.js'),
-    import('./db/client.js'),
+    import('./db/client.js').then(async (client) => {
+      await client.preloadQueryCompiler();
+      return client;
+    }),
     import('./db/observe.js'),
   ]);
   return { createApp, createRuntime, createPrismaClient, queryObserver };
