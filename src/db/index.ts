@@ -3,8 +3,10 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Db, QueryEvent } from './client.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded.js';
-import { applyMigrations } from './migrations.js';
-import { waitForDatabase, withConnectionSettings } from './settings.js';
+
+// Both load pg, which `npm start` does not need before PostgreSQL is on its way: they are imported when used.
+const loadMigrations = () => import('./migrations.js');
+const loadSettings = () => import('./settings.js');
 
 export interface Database {
   url: string;
@@ -53,7 +55,13 @@ export interface RunningDatabase {
  * embedded database is prepared by other processes while this one loads the rest of the service.
  */
 export async function startDatabase(config: Config, log: Logger): Promise<RunningDatabase> {
-  const { url: baseUrl, embedded } = await resolveDatabaseUrl(config, log);
+  const resolving = resolveDatabaseUrl(config, log);
+  const loadingSettings = loadSettings();
+  const loadingMigrations = loadMigrations();
+  loadingSettings.catch(() => undefined);
+  loadingMigrations.catch(() => undefined);
+  const { url: baseUrl, embedded } = await resolving;
+  const { waitForDatabase, withConnectionSettings } = await loadingSettings;
   const settings = config.database;
   // Migrations may run longer than any request should: no statement timeout for them.
   const migrationUrl = withConnectionSettings(baseUrl, settings, { statementTimeout: false, tls: !embedded });
@@ -65,6 +73,7 @@ export async function startDatabase(config: Config, log: Logger): Promise<Runnin
     url,
     embedded: embedded !== null,
     async migrate() {
+      const { applyMigrations } = await loadingMigrations;
       const { applied } = await applyMigrations(migrationUrl, { log: (message) => log.info(message) });
       if (applied.length) log.info({ applied }, 'migrations applied');
     },
