@@ -1,8 +1,9 @@
+import type { FastifyInstance } from 'fastify';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { EmbeddedPostgresError } from './db/embedded.js';
-import { openDatabase, type Database } from './db/index.js';
-import { queryObserver } from './db/observe.js';
+import { connectDatabase, startDatabase, type Database, type RunningDatabase } from './db/index.js';
 import { createLogger, type Logger } from './logger.js';
+import type { Runtime } from './runtime.js';
 
 function readConfig(): Config {
   try {
@@ -20,10 +21,13 @@ async function main() {
   const config = readConfig();
   const log = createLogger(config.logLevel);
   for (const warning of config.warnings) log.warn(warning);
-  // Loading the API's modules takes about as long as starting a new database: both happen at once.
+  // A new embedded database (initdb, server start, migrations) is made mostly by other processes and takes about as
+  // long as loading the API's modules (Prisma client, schema, Apollo): it starts before any of them is imported, so
+  // the two happen at once on the two cores of a small machine.
+  const starting = startDatabase(config, log);
   const modules = loadServingModules();
   modules.catch(() => undefined);
-  const database = await openDatabase(config, log, { onQuery: queryObserver({ slowQueryMs: config.database.slowQueryMs, log }) });
+  const database = await starting;
   // The embedded database runs in its own process group: a failed start must stop it, or it outlives the process.
   await startServing(config, log, database, modules).catch(async (error: unknown) => {
     await database.close().catch(() => undefined);
@@ -32,20 +36,56 @@ async function main() {
 }
 
 async function loadServingModules() {
-  const [{ createApp }, { createRuntime }] = await Promise.all([import('./server.js'), import('./runtime.js')]);
-  return { createApp, createRuntime };
+  const [{ createApp }, { createRuntime }, { createPrismaClient }, { queryObserver }] = await Promise.all([
+    import('./server.js'),
+    import('./runtime.js'),
+    import('./db/client.js').then(async (client) => {
+      await client.preloadQueryCompiler();
+      return client;
+    }),
+    import('./db/observe.js'),
+  ]);
+  return { createApp, createRuntime, createPrismaClient, queryObserver };
 }
 
 async function startServing(
   config: Config,
   log: Logger,
-  database: Database,
-  modules: ReturnType<typeof loadServingModules>,
+  running: RunningDatabase,
+  loading: ReturnType<typeof loadServingModules>,
 ) {
-  const { createApp, createRuntime } = await modules;
-  const runtime = createRuntime({ config, log, prisma: database.prisma, databaseUrl: database.url });
-  const app = await createApp({ config, log, prisma: database.prisma, services: runtime.services });
+  // Migrations need none of the API's modules: they start as soon as the server answers.
+  const migrated = running.migrate();
+  migrated.catch(() => undefined);
+  const modules = await loading.catch(async (error: unknown) => {
+    await migrated.catch(() => undefined);
+    throw error;
+  });
+  const database = connectDatabase(running, config, modules.createPrismaClient, {
+    onQuery: modules.queryObserver({ slowQueryMs: config.database.slowQueryMs, log }),
+  });
+  try {
+    const runtime = modules.createRuntime({ config, log, prisma: database.prisma, databaseUrl: database.url });
+    const app = modules.createApp({ config, log, prisma: database.prisma, services: runtime.services });
+    // The job queue's own schema and queues (a second's work on a new database), the HTTP app and Prisma's first
+    // connection do not depend on the migrations: all are set up at once. All end before a failure is reported; the
+    // migrations' comes first.
+    const settled = await Promise.allSettled([migrated, runtime.queue.start(), app, database.prisma.$connect()]);
+    for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
+    await serve(config, log, database, runtime, await app);
+  } catch (error) {
+    await database.close().catch(() => undefined);
+    throw error;
+  }
+}
 
+async function serve(
+  config: Config,
+  log: Logger,
+  database: Database,
+  runtime: Runtime,
+  app: FastifyInstance,
+) {
   let shuttingDown = false;
   const shutdown = async (signal: string) => {
     if (shuttingDown) return;
@@ -70,9 +110,11 @@ async function startServing(
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
-  await runtime.start();
+  await runtime.prepare();
   const address = await app.listen({ host: config.host, port: config.port });
   log.info({ address, graphql: `${address}/graphql`, ide: config.graphql.ide ? `${address}/graphiql` : null }, 'listening');
+  // Requests are served from here on; the workers take the queue's jobs and the tables' rows, which wait meanwhile.
+  await runtime.startWorkers();
 }
 
 function describeStartFailure(error: unknown): string {

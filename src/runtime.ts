@@ -9,7 +9,12 @@ import { createServices, type Services } from './services/index.js';
 export interface Runtime {
   services: Services;
   queue: JobQueue;
+  /** `prepare`, then `startWorkers`. */
   start(): Promise<void>;
+  /** What serving requests needs: the job queue accepts jobs, the default rows exist. */
+  prepare(): Promise<void>;
+  /** Job and table workers (where JOBS_ENABLED is true): work taken from the queue and the tables. */
+  startWorkers(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -27,14 +32,23 @@ export function createRuntime(options: { config: Config; log: Logger; prisma: Db
   const workers = options.config.jobsEnabled
     ? createBackgroundWorkers({ config: options.config, log: options.log, services, databaseUrl: options.databaseUrl })
     : null;
+  // The queue's own tables and the services' default rows are independent: set both up at once.
+  const prepare = async () => {
+    await Promise.all([queue.start(), retryConcurrentStart(() => services.start())]);
+  };
+  const startWorkers = async () => {
+    await queue.startWorkers();
+    await workers?.start();
+  };
   return {
     services,
     queue,
     async start() {
-      // The queue's own tables and the services' default rows are independent: set both up at once.
-      await Promise.all([queue.start(), retryConcurrentStart(() => services.start())]);
-      await workers?.start();
+      await prepare();
+      await startWorkers();
     },
+    prepare,
+    startWorkers,
     async stop() {
       await workers?.stop();
       await queue.stop();

@@ -39,6 +39,16 @@ async function dropThrowawayDatabases() {
   });
 }
 
+async function onDatabase<T>(databaseUrl: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return await run(client);
+  } finally {
+    await client.end();
+  }
+}
+
 async function recordedMigrations(databaseUrl: string) {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
@@ -91,6 +101,37 @@ describe('migrations', () => {
     expect(rows.map((row) => row.migration_name)).toEqual(migrationNames);
     const init = rows.find((row) => row.migration_name.endsWith('_init'));
     expect(init?.finished_at).toBeInstanceOf(Date);
+  });
+
+  it('records a new database\'s migrations as the engine does when it applies them one at a time', async () => {
+    // A function in `public` makes a database not new (the engine itself minds only tables): it gets the engine.
+    const engineUrl = await createThrowawayDatabase();
+    await onDatabase(engineUrl, (client) => client.query(`CREATE FUNCTION public.unrelated() RETURNS int LANGUAGE sql AS 'SELECT 1'`));
+    const newUrl = await createThrowawayDatabase();
+    expect((await applyMigrations(engineUrl)).applied).toEqual(migrationNames);
+    expect((await applyMigrations(newUrl)).applied).toEqual(migrationNames);
+
+    const history = (url: string) =>
+      onDatabase(url, async (client) => ({
+        columns: (
+          await client.query(
+            `SELECT column_name, data_type, character_maximum_length, is_nullable, column_default
+             FROM information_schema.columns WHERE table_name = '_prisma_migrations' ORDER BY ordinal_position`,
+          )
+        ).rows,
+        indexes: (await client.query(`SELECT indexdef FROM pg_indexes WHERE tablename = '_prisma_migrations'`)).rows,
+        rows: (
+          await client.query(
+            `SELECT migration_name, checksum, logs, rolled_back_at, applied_steps_count, length(id) AS id_length,
+                    finished_at >= started_at AS finished_after_start
+             FROM _prisma_migrations ORDER BY migration_name`,
+          )
+        ).rows,
+      }));
+    const [fromEngine, fromNew] = await Promise.all([history(engineUrl), history(newUrl)]);
+    expect(fromNew).toEqual(fromEngine);
+    expect(fromNew.rows).toHaveLength(migrationNames.length);
+    expect(await applyMigrations(newUrl)).toEqual({ applied: [] });
   });
 
   it('applies each migration once when two callers migrate at the same time', async () => {

@@ -67,6 +67,19 @@ export function countStatements(prisma: Db): () => number {
   return () => statements;
 }
 
+// The generated client imports its query compiler (a 4.5 MB module holding the WebAssembly as base64) at the first
+// connection; parsing it takes a few hundred milliseconds of the event loop. The generator's settings (runtime
+// "nodejs", the default "fast" compiler) name this file.
+const queryCompilerModule = '@prisma/client/runtime/query_compiler_fast_bg.postgresql.wasm-base64.mjs';
+
+/**
+ * Loads the query compiler ahead of the first connection, e.g. while the database is still starting; Prisma's own
+ * import then finds it loaded. Only a warm-up: a failure leaves Prisma to load (or report) it itself.
+ */
+export async function preloadQueryCompiler(): Promise<void> {
+  await import(queryCompilerModule).catch(() => undefined);
+}
+
 export function createPrismaClient(
   connectionString: string,
   options: { poolSize?: number; connectTimeoutMs?: number; preparedStatements?: boolean; onQuery?: (event: QueryEvent) => void } = {},

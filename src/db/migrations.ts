@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PrismaPg } from '@prisma/adapter-pg';
-import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
+import type { PrismaPg } from '@prisma/adapter-pg';
 import type {
   MigrationList,
   SchemaContainer,
@@ -17,8 +17,9 @@ export interface MigrationOptions {
   log?: (msg: string) => void;
 }
 
-const migrationsDir = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
-const schemaPath = fileURLToPath(new URL('../../prisma/schema.prisma', import.meta.url));
+const prismaDir = findPrismaDir(dirname(fileURLToPath(import.meta.url)));
+const migrationsDir = join(prismaDir, 'migrations');
+const schemaPath = join(prismaDir, 'schema.prisma');
 const lockfileName = 'migration_lock.toml';
 const migrationFileName = 'migration.sql';
 // Same text `prisma migrate dev` writes.
@@ -35,14 +36,22 @@ const migrationLockKey = 72707370;
 const pgCharOid = 18;
 const pgTextOid = 25;
 
+// The project's prisma/ folder: two levels up from src/db/ and dist/db/, one more from the build `npm start` runs.
+function findPrismaDir(from: string): string {
+  for (let dir = from; dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'prisma', 'schema.prisma'))) return join(dir, 'prisma');
+  }
+  return join(from, '..', '..', 'prisma');
+}
+
 export async function applyMigrations(databaseUrl: string, opts: MigrationOptions = {}): Promise<{ applied: string[] }> {
-  return withAdvisoryLock(databaseUrl, () => applyPendingMigrations(databaseUrl, opts));
+  return withAdvisoryLock(databaseUrl, (client) => applyPendingMigrations(databaseUrl, client, opts));
 }
 
 export async function resetDatabase(databaseUrl: string, opts: MigrationOptions = {}): Promise<{ applied: string[] }> {
   return withAdvisoryLock(databaseUrl, async (client) => {
     await client.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
-    return applyPendingMigrations(databaseUrl, opts);
+    return applyPendingMigrations(databaseUrl, client, opts);
   });
 }
 
@@ -89,12 +98,95 @@ export function isEmptyMigration(sql: string): boolean {
     .every((line) => line === '' || line.startsWith('--'));
 }
 
-async function applyPendingMigrations(databaseUrl: string, opts: MigrationOptions): Promise<{ applied: string[] }> {
+async function applyPendingMigrations(databaseUrl: string, client: pg.Client, opts: MigrationOptions): Promise<{ applied: string[] }> {
   const migrationsList = await readMigrationsList();
+  const appliedAtOnce = await applyToEmptyDatabase(databaseUrl, client, migrationsList, opts);
+  if (appliedAtOnce) return appliedAtOnce;
   return withEngine(databaseUrl, opts, async (engine) => {
     const { appliedMigrationNames } = await engine.applyMigrations({ migrationsList, filters: noFilters });
     return { applied: appliedMigrationNames };
   });
+}
+
+// What the engine creates (its text), and how it records each migration: a row when the script starts, one applied
+// step and the finishing time when it ends. The checksum is the SHA-256 of the script, as the engine computes it.
+const createMigrationsTable = `CREATE TABLE _prisma_migrations (
+    id                      VARCHAR(36) PRIMARY KEY NOT NULL,
+    checksum                VARCHAR(64) NOT NULL,
+    finished_at             TIMESTAMPTZ,
+    migration_name          VARCHAR(255) NOT NULL,
+    logs                    TEXT,
+    rolled_back_at          TIMESTAMPTZ,
+    started_at              TIMESTAMPTZ NOT NULL DEFAULT now(),
+    applied_steps_count     INTEGER NOT NULL DEFAULT 0
+);
+`;
+// The engine's own lock: `prisma migrate deploy` from elsewhere waits for this transaction, and it for them.
+const engineLockKey = 72707369;
+// Statements a transaction cannot hold, or that end one: such migrations go through the engine, one at a time.
+const notInOneTransaction = /\b(COMMIT|ROLLBACK|CONCURRENTLY|ADD\s+VALUE)\b/i;
+
+/**
+ * A new database (no tables, types or functions in `public`) gets every migration in one
+ * transaction, recorded in `_prisma_migrations` with the rows the engine writes: the engine would run one
+ * transaction per migration with several statements of bookkeeping around each, after loading and starting its
+ * WebAssembly, which made up most of a first start. Returns null, having changed nothing, when the database is not
+ * new, when a migration cannot run inside a transaction, or when the transaction fails: the engine then applies
+ * the migrations as it always does, and reports a failing one in its own words and rows.
+ */
+async function applyToEmptyDatabase(
+  databaseUrl: string,
+  client: pg.Client,
+  migrationsList: MigrationList,
+  opts: MigrationOptions,
+): Promise<{ applied: string[] } | null> {
+  // The engine looks for its table in the `schema` of the URL when one is given; plain URLs mean the default one.
+  if (new URL(databaseUrl).searchParams.has('schema')) return null;
+  if (!/^\s*provider\s*=\s*"postgresql"\s*$/m.test(migrationsList.lockfile.content ?? '')) return null;
+  const scripts: Array<{ name: string; script: string }> = [];
+  for (const directory of migrationsList.migrationDirectories) {
+    const { content } = directory.migrationFile;
+    if (content.tag !== 'ok' || notInOneTransaction.test(content.value)) return null;
+    scripts.push({ name: directory.path, script: content.value });
+  }
+  if (!scripts.length) return null;
+
+  // Two round trips in all: at start-up this process is busy loading and building the API meanwhile, and each
+  // answer waits for its turn on the event loop.
+  try {
+    // The migrations create their objects in `public`; other schemas (the job queue's) are not theirs to judge.
+    const check = (await client.query(
+      // A commit lost to a crash (async commit keeps the database consistent) leaves it new: the next start applies
+      // the same migrations again. Waiting for the WAL flush would only slow the first start.
+      `BEGIN;
+       SET LOCAL synchronous_commit = off;
+       SELECT pg_advisory_xact_lock(${engineLockKey});
+       SELECT current_schema() IS DISTINCT FROM 'public'
+           OR EXISTS (SELECT FROM pg_class WHERE relnamespace = 'public'::regnamespace)
+           OR EXISTS (SELECT FROM pg_type WHERE typnamespace = 'public'::regnamespace)
+           OR EXISTS (SELECT FROM pg_proc WHERE pronamespace = 'public'::regnamespace) AS used`,
+    )) as unknown as pg.QueryResult<{ used?: boolean }>[];
+    if (check.at(-1)?.rows[0]?.used !== false) {
+      await client.query('ROLLBACK');
+      return null;
+    }
+    const steps = scripts.map(({ name, script }) => {
+      const id = client.escapeLiteral(randomUUID());
+      const checksum = client.escapeLiteral(createHash('sha256').update(script).digest('hex'));
+      return [
+        `INSERT INTO _prisma_migrations (id, checksum, started_at, migration_name) VALUES (${id}, ${checksum}, clock_timestamp(), ${client.escapeLiteral(name)});`,
+        // On lines of its own: a script may end in a comment, or without a semicolon.
+        `\n${script}\n;`,
+        `UPDATE _prisma_migrations SET applied_steps_count = applied_steps_count + 1, finished_at = clock_timestamp() WHERE id = ${id};`,
+      ].join('\n');
+    });
+    await client.query([createMigrationsTable, ...steps, 'COMMIT;'].join('\n'));
+    return { applied: scripts.map(({ name }) => name) };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    opts.log?.(`applying the migrations to a new database at once failed (${(error as Error).message}); applying them one at a time`);
+    return null;
+  }
 }
 
 async function withAdvisoryLock<T>(databaseUrl: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -111,9 +203,13 @@ async function withAdvisoryLock<T>(databaseUrl: string, run: (client: pg.Client)
 }
 
 async function withEngine<T>(databaseUrl: string, opts: MigrationOptions, run: (engine: SchemaEngine) => Promise<T>) {
-  const { SchemaEngine } = await loadEngine();
+  const [{ SchemaEngine }, { PrismaPg }, { bindMigrationAwareSqlAdapterFactory }] = await Promise.all([
+    loadEngine(),
+    import('@prisma/adapter-pg'),
+    import('@prisma/driver-adapter-utils'),
+  ]);
   const schema = await readSchema();
-  const main = pgAdapterFactory(databaseUrl);
+  const main = pgAdapterFactory(PrismaPg, databaseUrl);
   const mainConnections: Array<{ dispose(): Promise<void> }> = [];
   const adapterFactory = bindMigrationAwareSqlAdapterFactory({
     provider: main.provider,
@@ -123,7 +219,7 @@ async function withEngine<T>(databaseUrl: string, opts: MigrationOptions, run: (
       mainConnections.push(connection);
       return connection;
     },
-    connectToShadowDb: () => connectToShadowDb(databaseUrl),
+    connectToShadowDb: () => connectToShadowDb(PrismaPg, databaseUrl),
   });
   let engine: SchemaEngine | undefined;
   try {
@@ -168,8 +264,8 @@ function sendScriptsWhole<T extends ScriptRunner>(connection: T): T {
   return connection;
 }
 
-function pgAdapterFactory(databaseUrl: string) {
-  return new PrismaPg({ connectionString: databaseUrl, Client: CatalogCharAsTextClient });
+function pgAdapterFactory(Adapter: typeof PrismaPg, databaseUrl: string) {
+  return new Adapter({ connectionString: databaseUrl, Client: CatalogCharAsTextClient });
 }
 
 // @prisma/adapter-pg 7.10 rejects columns of PostgreSQL's internal "char" type (OID 18), and the engine's own
@@ -198,10 +294,10 @@ function declareCharColumnsText<T>(result: T): T {
 
 // PrismaPg's own connectToShadowDb, given a URL, creates the shadow database but then connects to the main one
 // (pg lets the URL's database win over the override), and the engine would replay migrations there.
-async function connectToShadowDb(databaseUrl: string) {
+async function connectToShadowDb(Adapter: typeof PrismaPg, databaseUrl: string) {
   const shadowName = `prisma_migrate_shadow_db_${randomUUID().replaceAll('-', '')}`;
   await runOnServer(databaseUrl, `CREATE DATABASE "${shadowName}"`);
-  const adapter = sendScriptsWhole(await pgAdapterFactory(withDatabaseName(databaseUrl, shadowName)).connect());
+  const adapter = sendScriptsWhole(await pgAdapterFactory(Adapter, withDatabaseName(databaseUrl, shadowName)).connect());
   const closePool = adapter.dispose.bind(adapter);
   adapter.dispose = async () => {
     await closePool();

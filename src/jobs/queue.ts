@@ -55,6 +55,7 @@ export class JobQueue {
   private readonly boss: PgBoss;
   private readonly definitions = new Map<string, JobDefinition<any>>();
   private started = false;
+  private working = false;
   private stopping = false;
 
   constructor(
@@ -95,8 +96,18 @@ export class JobQueue {
     for (const name of names) this.retired.add(name);
   }
 
-  async start() {
-    if (this.started) return;
+  private starting: Promise<void> | undefined;
+
+  /** Installs pg-boss's schema when missing and creates the queues: from then on jobs can be sent. */
+  start(): Promise<void> {
+    this.starting ??= this.createQueues().catch((error: unknown) => {
+      this.starting = undefined;
+      throw error;
+    });
+    return this.starting;
+  }
+
+  private async createQueues() {
     await this.boss.start();
     this.started = true;
     if (this.options.workersEnabled) {
@@ -116,7 +127,15 @@ export class JobQueue {
         retryBackoff: definition.retryBackoff ?? true,
         expireInSeconds: definition.expireInSeconds ?? 300,
       }));
-      if (!this.options.workersEnabled) continue;
+    }
+  }
+
+  /** Takes jobs from the queues and schedules the recurring ones, where workers are enabled; after `start`. */
+  async startWorkers() {
+    if (!this.started) throw new Error('The job queue is not started; cannot start its workers');
+    if (!this.options.workersEnabled || this.working) return;
+    this.working = true;
+    for (const definition of this.definitions.values()) {
       for (let index = 0; index < (definition.workers ?? 1); index++) {
         await this.boss.work(
             definition.name,
@@ -152,6 +171,8 @@ export class JobQueue {
   async stop() {
     if (!this.started) return;
     this.started = false;
+    this.starting = undefined;
+    this.working = false;
     this.stopping = true;
     await this.boss.stop({ graceful: true, wait: true, timeout: 20_000 });
   }

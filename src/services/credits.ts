@@ -1214,13 +1214,11 @@ export class CreditsService {
   }
 
   async ensureDefaultFeatureCosts() {
-    for (const [operation, { cost, description }] of Object.entries(DEFAULT_FEATURE_COSTS)) {
-      await this.deps.prisma.featureCost.upsert({
-        where: { operation },
-        create: { operation, cost, description },
-        update: {},
-      });
-    }
+    // One INSERT ... ON CONFLICT DO NOTHING: a cost an admin changed is left as it is.
+    await this.deps.prisma.featureCost.createMany({
+      data: Object.entries(DEFAULT_FEATURE_COSTS).map(([operation, { cost, description }]) => ({ operation, cost, description })),
+      skipDuplicates: true,
+    });
   }
 
   // ------------------------------------------------------------------ jobs

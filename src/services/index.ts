@@ -90,8 +90,9 @@ export function createServices(deps: ServiceDeps) {
   const verifyToken: TokenVerifier = createTokenVerifier(config.auth);
   const closers: (() => Promise<void>)[] = [() => rateLimiter.close(), () => storage.close()];
   const starters: (() => Promise<void>)[] = [
-    () => credits.ensureDefaultFeatureCosts(),
-    () => billing.catalog.ensureDefaultCatalog(),
+    async () => {
+      await Promise.all([credits.ensureDefaultFeatureCosts(), billing.catalog.ensureDefaultCatalog()]);
+    },
   ];
 
   return {

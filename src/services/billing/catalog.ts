@@ -97,16 +97,14 @@ export class CatalogService {
 
   /** Creates the default plans and packs that are missing; never overwrites what an admin changed. */
   async ensureDefaultCatalog() {
-    for (const plan of DEFAULT_PLANS) {
-      await this.prisma.plan.upsert({
-        where: { key: plan.key },
-        create: { ...plan, features: [...plan.features] },
-        update: {},
-      });
-    }
-    for (const pack of DEFAULT_PACKS) {
-      await this.prisma.creditPack.upsert({ where: { key: pack.key }, create: { ...pack }, update: {} });
-    }
+    // One INSERT ... ON CONFLICT DO NOTHING each: a row whose key exists is left as it is.
+    await Promise.all([
+      this.prisma.plan.createMany({
+        data: DEFAULT_PLANS.map((plan) => ({ ...plan, features: [...plan.features] })),
+        skipDuplicates: true,
+      }),
+      this.prisma.creditPack.createMany({ data: DEFAULT_PACKS.map((pack) => ({ ...pack })), skipDuplicates: true }),
+    ]);
   }
 
   private async conflictOnDuplicate<T>(what: string, run: () => Promise<T>): Promise<T> {

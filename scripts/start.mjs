@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: the service from src/, run as plain JavaScript in this process.
+ *
+ * tsx's loader hooks cost every start about a second of CPU (each import goes through them, also those of
+ * node_modules); esbuild, which tsx itself depends on, transpiles all of src/ in a fraction of that. A build is kept
+ * under .build/, named by a hash of the sources' contents (and of what else decides the output), so a start after any
+ * edit builds again and never runs stale code, and starts without edits reuse it. Builds appear by an atomic rename:
+ * starts racing each other each see a whole build. Without esbuild, or when it fails, the sources run through tsx as
+ * before, which reports a broken source file in its usual words.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const sourceDir = join(root, 'src');
+const buildsDir = join(root, '.build');
+// Builds no start has used for this long are removed; a start finishes loading its modules long before.
+const UNUSED_BUILD_MS = 10 * 60_000;
+
+function sourceFiles(dir, found = []) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) sourceFiles(path, found);
+    else if (entry.isFile() && entry.name.endsWith('.ts')) found.push(path);
+  }
+  return found;
+}
+
+function loadEsbuild() {
+  try {
+    // The esbuild that tsx (a runtime dependency) brings, wherever npm placed it.
+    const fromTsx = createRequire(createRequire(import.meta.url).resolve('tsx/package.json'));
+    return fromTsx('esbuild');
+  } catch {
+    return null;
+  }
+}
+
+function buildOptions(files, outdir) {
+  return {
+    entryPoints: files,
+    outbase: sourceDir,
+    outdir,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    // Stack traces name the lines of src/*.ts, as under tsx.
+    sourcemap: true,
+    sourcesContent: false,
+    tsconfig: join(root, 'tsconfig.json'),
+    logLevel: 'silent',
+  };
+}
+
+function buildName(esbuild, files) {
+  const hash = createHash('sha256');
+  hash.update(`esbuild ${esbuild.version}\n`);
+  hash.update(JSON.stringify(buildOptions([], '')));
+  hash.update(readFileSync(fileURLToPath(import.meta.url)));
+  hash.update(readFileSync(join(root, 'tsconfig.json')));
+  for (const file of files.sort()) {
+    hash.update(`\n${relative(sourceDir, file)}\n`);
+    hash.update(readFileSync(file));
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+function removeUnusedBuilds(current) {
+  for (const name of readdirSync(buildsDir)) {
+    if (name === current) continue;
+    const path = join(buildsDir, name);
+    try {
+      if (Date.now() - statSync(path).mtimeMs > UNUSED_BUILD_MS) rmSync(path, { recursive: true, force: true });
+    } catch {
+      // Removed by another start meanwhile.
+    }
+  }
+}
+
+/** The directory of an up-to-date build of src/, or null when none can be made here. */
+function currentBuild() {
+  const esbuild = loadEsbuild();
+  if (!esbuild) return null;
+  const files = sourceFiles(sourceDir);
+  const name = buildName(esbuild, files);
+  const dir = join(buildsDir, name);
+  try {
+    // Marks the build as in use, so that no other start removes it as unused.
+    const now = new Date();
+    utimesSync(dir, now, now);
+    return dir;
+  } catch {
+    // Not built yet.
+  }
+  const temporary = join(buildsDir, `tmp-${process.pid}-${Date.now()}`);
+  try {
+    mkdirSync(buildsDir, { recursive: true });
+    esbuild.buildSync(buildOptions(files, temporary));
+    try {
+      renameSync(temporary, dir);
+    } catch (error) {
+      // Another start renamed the same build in place first: use that one.
+      rmSync(temporary, { recursive: true, force: true });
+      if (!['ENOTEMPTY', 'EEXIST'].includes(error?.code)) throw error;
+    }
+    removeUnusedBuilds(name);
+    return dir;
+  } catch {
+    rmSync(temporary, { recursive: true, force: true });
+    return null;
+  }
+}
+
+const build = currentBuild();
+if (build) {
+  process.setSourceMapsEnabled(true);
+  await import(pathToFileURL(join(build, 'main.js')).href);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(pathToFileURL(join(sourceDir, 'main.ts')).href);
+}
