@@ -76,7 +76,7 @@ class Server {
 
   static async start(env: Record<string, string>, nodeOptions: string[] = []) {
     const port = await freePort();
-    const main = startMain({ PORT: String(port), LOG_LEVEL: 'warn', ...env }, { singleProcess: true, nodeOptions });
+    const main = startMain({ PORT: String(port), LOG_LEVEL: 'warn', ...env }, { nodeOptions });
     const server = new Server(main, `http://127.0.0.1:${port}`);
     await waitUntilReady(server.url, main, 120_000);
     return server;

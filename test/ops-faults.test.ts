@@ -170,7 +170,7 @@ describe('SIGKILL while webhook events are stored but not yet processed', () => 
       LOG_LEVEL: 'warn',
     };
     // Workers off: the events are acknowledged and stored, and stay unprocessed until the kill.
-    main = startMain({ ...env, JOBS_ENABLED: 'false' }, { singleProcess: true });
+    main = startMain({ ...env, JOBS_ENABLED: 'false' });
     await waitUntilReady(baseUrl, main, 60_000);
     const product = fake.product('prod_after_kill', { name: 'Survives a kill' });
     const deliveries = [fake.event('product.created', product, { secret }), fake.event('product.updated', product, { secret })];

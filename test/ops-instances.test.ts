@@ -59,7 +59,6 @@ describe('two instances on one database', () => {
           LOG_LEVEL: 'warn',
           ...(redis ? { REDIS_URL } : {}),
         },
-        { singleProcess: true },
       );
       instances.push({ main, url: `http://127.0.0.1:${port}` });
     }

@@ -36,7 +36,7 @@ function environment(extra: Record<string, string> = {}) {
 
 async function startServer(env: Record<string, string>) {
   const port = await freePort();
-  const main = startMain({ ...environment(env), PORT: String(port) }, { singleProcess: true });
+  const main = startMain({ ...environment(env), PORT: String(port) });
   running.push(main);
   const url = `http://127.0.0.1:${port}`;
   await waitUntilReady(url, main, 90_000);

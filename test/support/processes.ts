@@ -26,14 +26,11 @@ export function userEnvironment(env: Record<string, string>): NodeJS.ProcessEnv 
  */
 export function startMain(
   env: Record<string, string>,
-  options: { ownGroup?: boolean; singleProcess?: boolean; nodeOptions?: string[] } = {},
+  options: { ownGroup?: boolean; nodeOptions?: string[] } = {},
 ): RunningProcess {
-  // The tsx command runs the server in a child process and relays signals to it; SIGKILL cannot be relayed, so a
-  // test that kills the server runs it in one process (node with tsx's loader) to kill the server itself.
-  const [command, args] = options.singleProcess
-    ? [process.execPath, [...(options.nodeOptions ?? []), '--import', 'tsx', 'src/main.ts']]
-    : [tsx, ['src/main.ts']];
-  const child = spawn(command, args, {
+  // What `npm start` runs (scripts/start.mjs: src/ built by esbuild, or through tsx without it), in this one process,
+  // so a signal or a SIGKILL reaches the server itself.
+  const child = spawn(process.execPath, [...(options.nodeOptions ?? []), 'scripts/start.mjs'], {
     cwd: root,
     env: userEnvironment({ JOBS_ENABLED: 'false', LOG_LEVEL: 'info', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
