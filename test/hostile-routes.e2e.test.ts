@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
+import { rmSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { Webhook } from 'svix';
@@ -55,6 +56,8 @@ let url: string;
 let fake: FakeStripe;
 const logLines: { level: number; msg: string; requestId?: string; err?: unknown }[] = [];
 
+const dataDir = `.data/test-${process.pid}-${randomUUID().slice(0, 8)}`;
+
 beforeAll(async () => {
   db = await createTestDatabase();
   fake = await FakeStripe.start();
@@ -62,7 +65,7 @@ beforeAll(async () => {
     NODE_ENV: 'test',
     AUTH_JWT_SECRET: TEST_JWT_SECRET,
     JOBS_ENABLED: 'false',
-    DATA_DIR: `.data/test-${process.pid}`,
+    DATA_DIR: dataDir,
     STRIPE_SECRET_KEY: 'sk_test_x',
     STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
     CLERK_WEBHOOK_SECRET,
@@ -94,6 +97,7 @@ afterAll(async () => {
   await runtime.services.close();
   await db.drop();
   await fake.close();
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 afterEach(() => {

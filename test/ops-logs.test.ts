@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import Stripe from 'stripe';
 import { loadConfig } from '../src/config.js';
@@ -28,13 +29,15 @@ let runtime: Runtime;
 let app: FastifyInstance;
 let url: string;
 
+const dataDir = `.data/test-${process.pid}-${randomUUID().slice(0, 8)}`;
+
 beforeAll(async () => {
   db = await createTestDatabase();
   const config = loadConfig({
     NODE_ENV: 'development',
     LOG_LEVEL: 'trace',
     JOBS_ENABLED: 'false',
-    DATA_DIR: `.data/test-${process.pid}`,
+    DATA_DIR: dataDir,
     DATABASE_URL: db.url,
     DATABASE_SLOW_QUERY_MS: '40',
     STRIPE_API_HOST: '127.0.0.1',
@@ -61,6 +64,7 @@ afterAll(async () => {
   await runtime.stop();
   await prisma.$disconnect();
   await db.drop();
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 const graphql = (body: unknown, token?: string) =>

@@ -1,6 +1,8 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import type { FastifyInstance } from 'fastify';
 import { print } from 'graphql';
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createApp } from '../../src/server.js';
@@ -54,13 +56,15 @@ export interface TestApp {
  */
 export async function startTestApp(env: Record<string, string> = {}, options: { now?: () => Date } = {}): Promise<TestApp> {
   const db = await createTestDatabase({ poolSize: env.DATABASE_POOL_SIZE ? Number(env.DATABASE_POOL_SIZE) : undefined });
+  // Its own directory (local image storage), removed when it closes: several apps can run in one test file.
+  const dataDir = `.data/test-${process.pid}-${randomBytes(4).toString('hex')}`;
   const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     AUTH_JWT_SECRET: TEST_JWT_SECRET,
     ADMIN_EMAILS: 'admin@example.com,ops@example.com',
     JOBS_ENABLED: 'false',
-    DATA_DIR: `.data/test-${process.pid}`,
+    DATA_DIR: dataDir,
     ...env,
     DATABASE_URL: db.url,
   });
@@ -110,6 +114,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
       await app.close();
       await runtime.stop();
       await db.drop();
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
   return api;
