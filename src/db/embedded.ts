@@ -373,8 +373,17 @@ async function copyTemplate(templateDir: string, databaseDir: string, ids: { uid
     // PostgreSQL refuses a data directory that others can read or that another user owns.
     chmodSync(copying, 0o700);
     if (ids) await chown(copying, ids.uid, ids.gid);
-    rmSync(databaseDir, { recursive: true, force: true });
-    renameSync(copying, databaseDir);
+    // Another start of the same directory may have put its copy in place (and started it) meanwhile: keep that one.
+    if (existsSync(join(databaseDir, 'PG_VERSION'))) return;
+    try {
+      renameSync(copying, databaseDir);
+    } catch (error) {
+      if (existsSync(join(databaseDir, 'PG_VERSION'))) return;
+      if (!existsSync(databaseDir)) throw error;
+      // Something that is not a cluster (initdb would also have replaced it).
+      rmSync(databaseDir, { recursive: true, force: true });
+      renameSync(copying, databaseDir);
+    }
   } finally {
     rmSync(copying, { recursive: true, force: true });
   }
