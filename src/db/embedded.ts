@@ -1,9 +1,10 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { chown } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
 /**
@@ -33,6 +34,8 @@ export interface EmbeddedOptions {
   /** Data lives in `dir` across runs (the `npm start` default); otherwise the directory is removed on stop (tests). */
   persistent: boolean;
   onLog?: (message: string) => void;
+  /** Where template clusters are kept; by default node_modules/.cache/embedded-postgres (see templateCacheDir). */
+  templateCacheDir?: string;
 }
 
 interface Binaries {
@@ -227,30 +230,25 @@ function startFailureCause(output: string): string {
   return (important.length ? important : lines.slice(-5)).join(' | ') || 'no output';
 }
 
-async function initialise(binaries: Binaries, databaseDir: string, ids: { uid: number; gid: number } | null, log: (message: string) => void) {
-  rmSync(databaseDir, { recursive: true, force: true });
-  mkdirSync(databaseDir, { recursive: true, mode: 0o700 });
-  if (ids) await chown(databaseDir, ids.uid, ids.gid);
-  const passwordFile = join(tmpdir(), `pg-password-${process.pid}-${Date.now()}`);
+// Everything that decides initdb's output besides the binaries and the owner (see templateKey).
+const INITDB_ARGS = ['--auth=password', `--username=${USER}`, '--encoding=UTF8', '--locale=C',
+  // Without it initdb ends by fsyncing the whole new cluster: 1-2 s on this busy disk. That protects an empty
+  // cluster against an OS crash in the half minute before the kernel writes it back by itself: nothing is
+  // stored in it yet to lose. The server's own writes from then on are synced as usual.
+  '--no-sync'];
+/** Written into a template directory last, just before the rename that publishes it: a template without it is half-made. */
+const TEMPLATE_MARKER = 'complete';
+
+async function runInitdb(binaries: Binaries, databaseDir: string, ids: { uid: number; gid: number } | null, log: (message: string) => void) {
+  const passwordFile = join(tmpdir(), `pg-password-${process.pid}-${Date.now()}-${randomBytes(4).toString('hex')}`);
   writeFileSync(passwordFile, `${PASSWORD}\n`, { mode: 0o644 });
   try {
     const output = await new Promise<string>((resolveInit, reject) => {
-      const child = spawn(
-        binaries.initdb,
-        [
-          `--pgdata=${databaseDir}`,
-          '--auth=password',
-          `--username=${USER}`,
-          `--pwfile=${passwordFile}`,
-          '--encoding=UTF8',
-          '--locale=C',
-          // Without it initdb ends by fsyncing the whole new cluster: 1-2 s on this busy disk. That protects an empty
-          // cluster against an OS crash in the half minute before the kernel writes it back by itself: nothing is
-          // stored in it yet to lose. The server's own writes from then on are synced as usual.
-          '--no-sync',
-        ],
-        { ...(ids ?? {}), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } },
-      );
+      const child = spawn(binaries.initdb, [`--pgdata=${databaseDir}`, `--pwfile=${passwordFile}`, ...INITDB_ARGS], {
+        ...(ids ?? {}),
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, LC_ALL: 'C' },
+      });
       let text = '';
       child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
       child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
@@ -267,6 +265,163 @@ async function initialise(binaries: Binaries, databaseDir: string, ids: { uid: n
   } finally {
     rmSync(passwordFile, { force: true });
   }
+}
+
+async function initialise(binaries: Binaries, databaseDir: string, ids: { uid: number; gid: number } | null, log: (message: string) => void) {
+  rmSync(databaseDir, { recursive: true, force: true });
+  mkdirSync(databaseDir, { recursive: true, mode: 0o700 });
+  if (ids) await chown(databaseDir, ids.uid, ids.gid);
+  await runInitdb(binaries, databaseDir, ids, log);
+}
+
+/**
+ * Pristine clusters are kept under node_modules/.cache (git-ignored, like other tools' caches): the template is made
+ * by these binaries, which live in node_modules, so it goes away with them and a reinstall never meets a template
+ * of binaries that are gone. Null when the binaries are not inside a node_modules directory.
+ */
+function templateCacheDir(binaries: Binaries): string | null {
+  for (let dir = binaries.binDir; dir !== dirname(dir); dir = dirname(dir)) {
+    if (basename(dir) === 'node_modules') return join(dir, '.cache', 'embedded-postgres');
+  }
+  return null;
+}
+
+/** Names what initdb's output depends on: the binaries, the arguments, the password and the files' owner. */
+function templateKey(binaries: Binaries, owner: { uid: number; gid: number }): string {
+  const hash = createHash('sha256');
+  for (const binary of [binaries.initdb, binaries.postgres]) {
+    const path = realpathSync(binary);
+    const stat = statSync(path);
+    hash.update(`${path}\n${stat.size}\n${stat.mtimeMs}\n`);
+  }
+  hash.update(JSON.stringify({ args: INITDB_ARGS, user: USER, password: PASSWORD, owner, env: 'LC_ALL=C' }));
+  return hash.digest('hex').slice(0, 16);
+}
+
+function templateIsWhole(templateDir: string, key: string): boolean {
+  try {
+    return (
+      readFileSync(join(templateDir, TEMPLATE_MARKER), 'utf8').trim() === key &&
+      existsSync(join(templateDir, 'data', 'PG_VERSION'))
+    );
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The template cluster for these binaries and this owner, made now when there is none: initdb into a directory of
+ * its own next to the cache entry, the marker written last, then one rename publishes it, so starts racing each
+ * other each see either no template or a whole one (the loser of the rename discards its own). PostgreSQL is never
+ * started on a template: each data directory is a copy. A template found without its marker is moved aside and made
+ * again. Null when the binaries have no cache directory.
+ */
+async function ensureTemplate(
+  binaries: Binaries,
+  ids: { uid: number; gid: number } | null,
+  log: (message: string) => void,
+  cacheDir = templateCacheDir(binaries),
+) {
+  if (!cacheDir) return null;
+  const key = templateKey(binaries, ids ?? { uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1 });
+  const templateDir = join(cacheDir, `template-${key}`);
+  if (templateIsWhole(templateDir, key)) return templateDir;
+
+  mkdirSync(cacheDir, { recursive: true });
+  const unique = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  if (existsSync(templateDir)) {
+    log(`the PostgreSQL template ${templateDir} is incomplete (no ${TEMPLATE_MARKER} marker); making it again`);
+    const aside = join(cacheDir, `.stale-${key}-${unique}`);
+    try {
+      renameSync(templateDir, aside);
+      rmSync(aside, { recursive: true, force: true });
+    } catch {
+      // Another start moved it aside first.
+    }
+  }
+  const building = join(cacheDir, `.building-${key}-${unique}`);
+  try {
+    mkdirSync(building, { recursive: true });
+    mkdirSync(join(building, 'data'), { mode: 0o700 });
+    if (ids) {
+      letPostgresUserTraverse([building], log);
+      await chown(join(building, 'data'), ids.uid, ids.gid);
+    }
+    await runInitdb(binaries, join(building, 'data'), ids, log);
+    writeFileSync(join(building, TEMPLATE_MARKER), `${key}\n`);
+    try {
+      renameSync(building, templateDir);
+    } catch (error) {
+      // Another start published its template first (the target exists and is not empty): use that one.
+      if (!templateIsWhole(templateDir, key)) throw error;
+    }
+  } finally {
+    rmSync(building, { recursive: true, force: true });
+  }
+  return templateIsWhole(templateDir, key) ? templateDir : null;
+}
+
+/**
+ * A new data directory as a copy of the template, by `cp -a` in a child process: the copy (~40 MB) runs beside the
+ * module loading of this process instead of blocking it, and keeps the owner (the postgres user, when root) and
+ * modes. It is copied under a temporary name and renamed into place, so an interrupted copy never looks like a cluster.
+ */
+async function copyTemplate(templateDir: string, databaseDir: string, ids: { uid: number; gid: number } | null) {
+  const copying = `${databaseDir}.copy-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await run('cp', ['-a', join(templateDir, 'data'), copying]);
+    // PostgreSQL refuses a data directory that others can read or that another user owns.
+    chmodSync(copying, 0o700);
+    if (ids) await chown(copying, ids.uid, ids.gid);
+    // Another start of the same directory may have put its copy in place (and started it) meanwhile: keep that one.
+    if (existsSync(join(databaseDir, 'PG_VERSION'))) return;
+    try {
+      renameSync(copying, databaseDir);
+    } catch (error) {
+      if (existsSync(join(databaseDir, 'PG_VERSION'))) return;
+      if (!existsSync(databaseDir)) throw error;
+      // Something that is not a cluster (initdb would also have replaced it).
+      rmSync(databaseDir, { recursive: true, force: true });
+      renameSync(copying, databaseDir);
+    }
+  } finally {
+    rmSync(copying, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A new cluster in `databaseDir`: a copy of the template (made first if there is none), which takes a fraction of
+ * initdb's second; initdb straight into the directory, as before, when anything about the template fails.
+ * EMBEDDED_POSTGRES_TEMPLATE=off always runs initdb.
+ */
+async function createCluster(
+  binaries: Binaries,
+  databaseDir: string,
+  ids: { uid: number; gid: number } | null,
+  log: (message: string) => void,
+  cacheDir: string | undefined,
+) {
+  if (process.env.EMBEDDED_POSTGRES_TEMPLATE !== 'off') {
+    try {
+      const templateDir = await ensureTemplate(binaries, ids, log, cacheDir);
+      if (templateDir) {
+        await copyTemplate(templateDir, databaseDir, ids);
+        log(`created ${databaseDir} as a copy of the PostgreSQL template ${templateDir}`);
+        return;
+      }
+    } catch (error) {
+      log(`the PostgreSQL template could not be used (${error instanceof Error ? error.message : String(error)}); running initdb`);
+    }
+  }
+  await initialise(binaries, databaseDir, ids, log);
+}
+
+/** Makes the template cluster ahead of the first start (npm install's postinstall). Returns its directory. */
+export async function prepareEmbeddedPostgresTemplate(log: (message: string) => void = () => {}): Promise<string | null> {
+  const binaries = await locateBinaries();
+  const ids = process.getuid?.() === 0 ? await postgresUserIds() : null;
+  if (ids) letPostgresUserTraverse([binaries.binDir], log);
+  return ensureTemplate(binaries, ids, log);
 }
 
 type StartOutcome =
@@ -367,7 +522,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const ids = root ? await postgresUserIds() : null;
   mkdirSync(dirname(databaseDir), { recursive: true });
   if (root) letPostgresUserTraverse([binaries.binDir, dirname(databaseDir)], log);
-  if (!existsSync(join(databaseDir, 'PG_VERSION'))) await initialise(binaries, databaseDir, ids, log);
+  if (!existsSync(join(databaseDir, 'PG_VERSION'))) await createCluster(binaries, databaseDir, ids, log, options.templateCacheDir && resolve(options.templateCacheDir));
 
   let port = options.port && (await portIsFree(options.port)) ? options.port : await freePort();
   for (let attempt = 1; ; attempt++) {

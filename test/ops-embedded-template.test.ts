@@ -1,0 +1,105 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { startEmbeddedPostgres } from '../src/db/embedded.js';
+import { root } from './support/processes.js';
+
+// initdb's own words: present in the log when a start ran initdb.
+const INITDB_OUTPUT = 'The files belonging to this database system will be owned by user';
+
+async function selectOne(url: string) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query('SELECT 1 AS one')).rows[0].one;
+  } finally {
+    await client.end();
+  }
+}
+
+function templates(cacheDir: string) {
+  return readdirSync(cacheDir).filter((name) => name.startsWith('template-'));
+}
+
+describe('new embedded PostgreSQL data directories copied from a template cluster', () => {
+  let work: string;
+  let cacheDir: string;
+
+  beforeEach(() => {
+    mkdirSync(join(root, '.data'), { recursive: true });
+    work = mkdtempSync(join(root, '.data', 'ops-template-'));
+    cacheDir = join(work, 'cache');
+  });
+
+  afterEach(() => rmSync(work, { recursive: true, force: true }));
+
+  async function start(name: string, logs: string[] = []) {
+    return startEmbeddedPostgres({
+      dir: join(work, name),
+      persistent: false,
+      templateCacheDir: cacheDir,
+      onLog: (message) => logs.push(message),
+    });
+  }
+
+  it('start without initdb once the template exists, and accept the password (and only it)', async () => {
+    const firstLogs: string[] = [];
+    const first = await start('first', firstLogs);
+    try {
+      expect(await selectOne(first.url)).toBe(1);
+    } finally {
+      await first.stop();
+    }
+    // The first start made the template (by initdb) and copied it.
+    expect(firstLogs.join('')).toContain(INITDB_OUTPUT);
+    expect(templates(cacheDir)).toHaveLength(1);
+
+    const logs: string[] = [];
+    const second = await start('second', logs);
+    try {
+      expect(logs.join('')).not.toContain(INITDB_OUTPUT);
+      expect(logs.join('')).toContain('as a copy of the PostgreSQL template');
+      expect(statSync(join(work, 'second')).mode & 0o777).toBe(0o700);
+      expect(await selectOne(second.url)).toBe(1);
+      await expect(selectOne(second.url.replace(':postgres@', ':wrong@'))).rejects.toThrow(/password authentication failed/);
+    } finally {
+      await second.stop();
+    }
+    // PostgreSQL never ran on the template itself.
+    expect(existsSync(join(cacheDir, templates(cacheDir)[0], 'data', 'postmaster.pid'))).toBe(false);
+  }, 60_000);
+
+  it('let two starts race to make the template: both start, one template is kept', async () => {
+    const [a, b] = await Promise.all([start('a'), start('b')]);
+    try {
+      expect(await selectOne(a.url)).toBe(1);
+      expect(await selectOne(b.url)).toBe(1);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+    expect(templates(cacheDir)).toHaveLength(1);
+    // No half-made template left behind by the loser of the race.
+    expect(readdirSync(cacheDir).filter((name) => !name.startsWith('template-'))).toEqual([]);
+  }, 60_000);
+
+  it('ignore a template without its completion marker and make it again', async () => {
+    const first = await start('first');
+    await first.stop();
+    const [template] = templates(cacheDir);
+    // A half-written template: the marker is written last, so it is missing; a file marks what would be copied.
+    unlinkSync(join(cacheDir, template, 'complete'));
+    writeFileSync(join(cacheDir, template, 'data', 'from-the-broken-template'), 'x');
+
+    const logs: string[] = [];
+    const second = await start('second', logs);
+    try {
+      expect(await selectOne(second.url)).toBe(1);
+      expect(logs.join('')).toContain('is incomplete');
+      expect(logs.join('')).toContain(INITDB_OUTPUT);
+      expect(existsSync(join(work, 'second', 'from-the-broken-template'))).toBe(false);
+    } finally {
+      await second.stop();
+    }
+    expect(existsSync(join(cacheDir, template, 'complete'))).toBe(true);
+  }, 60_000);
+});
