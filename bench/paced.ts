@@ -22,10 +22,16 @@ export interface PacedResult {
  * connection's share of a second back to back at the start of that second, which measures a burst at full speed
  * followed by idleness, not a steady share of the peak.
  *
- * The first `leadInSeconds` run at the same rate but are not measured: a new generator process opens its connections
- * and compiles its own code then, and its first few hundred milliseconds fell behind the schedule by up to half a
- * second on this machine, which alone made the p99 of an 8-second run (as wrk2 leaves out its calibration period).
+ * Before the schedule starts, a few hundred requests are sent a few at a time, and the first `leadInSeconds` of the
+ * schedule are not measured (as wrk2 leaves out its calibration period): the rate ramps up from zero over
+ * `rampSeconds`, then holds. Started cold at full rate, a new generator process, compiling its own code and opening
+ * its connections, fell behind its schedule by up to 0.9 s (also at a few hundred requests a second); the burst it then
+ * sent took the server 3.5 s to work off at 70% of its peak, and that start alone made the p99 of the run.
  */
+/** Sent a few at a time before the schedule starts, so the generator's own code is compiled when it begins. */
+const WARM_UP_REQUESTS = 300;
+const WARM_UP_CONCURRENCY = 5;
+
 export function pacedLoad(options: {
   address: string;
   requests: Template[];
@@ -33,16 +39,22 @@ export function pacedLoad(options: {
   seconds: number;
   connections: number;
   leadInSeconds?: number;
+  rampSeconds?: number;
 }): Promise<PacedResult> {
-  const { address, requests, rate, seconds, connections, leadInSeconds = 2 } = options;
+  const { address, requests, rate, seconds, connections, leadInSeconds = 5, rampSeconds = 2 } = options;
   const target = new URL(address);
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
-  const interval = 1000 / rate;
-  const start = performance.now();
-  const measuredFrom = start + leadInSeconds * 1000;
-  const end = measuredFrom + seconds * 1000;
+  const rampMs = rampSeconds * 1000;
+  const rampRequests = (rate * rampSeconds) / 2;
+  // Set when the schedule starts, after the warm-up requests are answered.
+  let start = 0;
+  let measuredFrom = Infinity;
+  let end = Infinity;
+  // Request i is due when the cumulative schedule (rate x t^2 / 2 ramp, then rate x t) reaches i.
+  const dueAt = (i: number) => start + (i < rampRequests ? Math.sqrt(((2 * rampMs * i) / rate) * 1000) : rampMs / 2 + (i / rate) * 1000);
   const result: PacedResult = { failures: 0, sent: 0, completed: 0, latencies: [] };
   let inFlight = 0;
+  let scheduled = 0;
 
   return new Promise((resolve) => {
     let allSent = false;
@@ -52,7 +64,7 @@ export function pacedLoad(options: {
         resolve(result);
       }
     };
-    const fire = (template: Template, due: number) => {
+    const fire = (template: Template, due: number, onClose?: () => void) => {
       const request = template.setupRequest ? template.setupRequest({ ...template }, {}) : template;
       const body = String(request.body ?? '');
       inFlight++;
@@ -88,17 +100,19 @@ export function pacedLoad(options: {
       outgoing.on('close', () => {
         inFlight--;
         if (!answered) result.failures++;
+        onClose?.();
         finishIfDone();
       });
       outgoing.end(body);
     };
     const tick = () => {
       const now = performance.now();
-      for (let due = start + result.sent * interval; due <= now && due < end; due = start + result.sent * interval) {
+      for (let due = dueAt(scheduled); due <= now && due < end; due = dueAt(scheduled)) {
         fire(requests[result.sent % requests.length], due);
         result.sent++;
+        scheduled++;
       }
-      const nextDue = start + result.sent * interval;
+      const nextDue = dueAt(scheduled);
       if (nextDue < end) setTimeout(tick, Math.max(0, nextDue - performance.now()));
       else {
         // A timer may fire a fraction of a millisecond before the clock reads `end`: the schedule is what is finished.
@@ -106,7 +120,23 @@ export function pacedLoad(options: {
         finishIfDone();
       }
     };
-    tick();
+    let warmUpAnswered = 0;
+    const warmUp = () => {
+      if (result.sent >= WARM_UP_REQUESTS) {
+        if (warmUpAnswered < WARM_UP_REQUESTS) return;
+        start = performance.now();
+        measuredFrom = start + leadInSeconds * 1000;
+        end = measuredFrom + seconds * 1000;
+        tick();
+        return;
+      }
+      fire(requests[result.sent % requests.length], -Infinity, () => {
+        warmUpAnswered++;
+        warmUp();
+      });
+      result.sent++;
+    };
+    for (let i = 0; i < WARM_UP_CONCURRENCY; i++) warmUp();
   });
 }
 
