@@ -111,8 +111,11 @@ async function serve(
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   await runtime.prepare();
+  // A signal during the steps above leaves the rest to the shutdown, which waits for the step under way.
+  if (shuttingDown) return;
   const address = await app.listen({ host: config.host, port: config.port });
   log.info({ address, graphql: `${address}/graphql`, ide: config.graphql.ide ? `${address}/graphiql` : null }, 'listening');
+  if (shuttingDown) return;
   // Requests are served from here on; the workers take the queue's jobs and the tables' rows, which wait meanwhile.
   await runtime.startWorkers();
 }

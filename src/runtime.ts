@@ -32,14 +32,23 @@ export function createRuntime(options: { config: Config; log: Logger; prisma: Db
   const workers = options.config.jobsEnabled
     ? createBackgroundWorkers({ config: options.config, log: options.log, services, databaseUrl: options.databaseUrl })
     : null;
+  // Steps under way, so that a stop arriving meanwhile (SIGTERM just after start) waits for them and then undoes them,
+  // instead of stopping what has not started yet and leaving the rest running.
+  const underWay = new Set<Promise<unknown>>();
+  const tracked = <T>(step: Promise<T>): Promise<T> => {
+    underWay.add(step);
+    void step.finally(() => underWay.delete(step)).catch(() => undefined);
+    return step;
+  };
   // The queue's own tables and the services' default rows are independent: set both up at once.
-  const prepare = async () => {
-    await Promise.all([queue.start(), retryConcurrentStart(() => services.start())]);
-  };
-  const startWorkers = async () => {
-    await queue.startWorkers();
-    await workers?.start();
-  };
+  const prepare = () => tracked(Promise.all([queue.start(), retryConcurrentStart(() => services.start())]).then(() => undefined));
+  const startWorkers = () =>
+    tracked(
+      (async () => {
+        await queue.startWorkers();
+        await workers?.start();
+      })(),
+    );
   return {
     services,
     queue,
@@ -50,6 +59,7 @@ export function createRuntime(options: { config: Config; log: Logger; prisma: Db
     prepare,
     startWorkers,
     async stop() {
+      await Promise.allSettled([...underWay]);
       await workers?.stop();
       await queue.stop();
       await services.close();

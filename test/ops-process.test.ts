@@ -118,6 +118,36 @@ describe('npm start on the embedded PostgreSQL, with commands run alongside, the
   }, 30_000);
 });
 
+describe('a signal while npm start is still starting', () => {
+  it('SIGTERM at its first ready answer, while its workers start: exit 0 promptly, no error lines, database stopped', async () => {
+    const dataDir = scratchDir('ops-early-signal-');
+    const port = await freePort();
+    const env = { DATA_DIR: dataDir, DATABASE_URL: '', AUTH_JWT_SECRET: TEST_JWT_SECRET, EMBEDDED_POSTGRES_PORT: '0' };
+    const main = startMain({ ...env, PORT: String(port), JOBS_ENABLED: 'true' }, { ownGroup: true });
+    try {
+      // Its log lines are written in batches: the first answer of /readyz is the earliest sign that it serves.
+      const ready = () => fetch(`http://127.0.0.1:${port}/readyz`).then((response) => response.status === 200, () => false);
+      await within(
+        (async () => {
+          while (!(await ready()) && main.child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 5));
+        })(),
+        60_000,
+        'the first ready answer',
+      );
+      main.child.kill('SIGTERM');
+      expect(await within(main.exited, 20_000, 'exit after SIGTERM')).toBe(0);
+      const entries = logEntries(main.stdout());
+      expect(entries.filter((entry) => entry.level >= ERROR_LEVEL)).toEqual([]);
+      expect(entries.at(-1)?.msg).toBe('shutdown complete');
+      expect(runningPostmaster(join(dataDir, 'postgres'))).toBeNull();
+    } finally {
+      if (main.child.exitCode === null && main.child.signalCode === null) process.kill(-main.child.pid!, 'SIGKILL');
+      await stopOrphanedPostgres(join(dataDir, 'postgres'));
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
+
 describe('npm run db:backup / db:restore on the embedded PostgreSQL', () => {
   let dataDir: string;
   let env: Record<string, string>;
