@@ -16,14 +16,23 @@ export default async function globalSetup() {
     serverUrl = embedded.url;
   }
   const template = `test_template_${process.pid}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${template}`);
-  await admin.query(`CREATE DATABASE ${template}`);
-  await admin.end();
-  const templateUrl = new URL(serverUrl);
-  templateUrl.pathname = `/${template}`;
-  await applyMigrations(templateUrl.toString());
+  try {
+    const admin = new pg.Client({ connectionString: serverUrl });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${template}`);
+    await admin.query(`CREATE DATABASE ${template}`);
+    await admin.end();
+    const templateUrl = new URL(serverUrl);
+    templateUrl.pathname = `/${template}`;
+    await applyMigrations(templateUrl.toString());
+  } catch (error) {
+    // Jest runs no teardown after a failed setup: the embedded server would outlive the run.
+    await globalThis.__EMBEDDED_PG__?.stop();
+    if (error?.code === 'ENETUNREACH') {
+      throw new Error(`${error.message}: the loopback interface is down (a new network namespace starts with it down: run \`ip link set lo up\` in it first)`);
+    }
+    throw error;
+  }
   process.env.TEST_SERVER_URL = serverUrl;
   process.env.TEST_TEMPLATE_DATABASE = template;
 }
