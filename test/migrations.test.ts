@@ -3,6 +3,7 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { applyMigrations, diffMigrationsToSchema, isEmptyMigration } from '../src/db/migrations.js';
+import { withClient } from './support/database.js';
 
 // The suite's own server (the embedded one, or DATABASE_URL's), started by the jest global setup; never a guess.
 const serverUrl = suiteServerUrl();
@@ -14,15 +15,7 @@ function suiteServerUrl(): string {
 }
 const throwawayDatabases: string[] = [];
 
-async function onServer<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    return await run(client);
-  } finally {
-    await client.end();
-  }
-}
+const onServer = <T>(run: (client: pg.Client) => Promise<T>) => withClient(serverUrl, run);
 
 async function createThrowawayDatabase(): Promise<string> {
   const name = `migrations_test_${randomUUID().replaceAll('-', '')}`;
@@ -39,15 +32,6 @@ async function dropThrowawayDatabases() {
   });
 }
 
-async function onDatabase<T>(databaseUrl: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    return await run(client);
-  } finally {
-    await client.end();
-  }
-}
 
 async function recordedMigrations(databaseUrl: string) {
   const client = new pg.Client({ connectionString: databaseUrl });
@@ -106,13 +90,13 @@ describe('migrations', () => {
   it('records a new database\'s migrations as the engine does when it applies them one at a time', async () => {
     // A function in `public` makes a database not new (the engine itself minds only tables): it gets the engine.
     const engineUrl = await createThrowawayDatabase();
-    await onDatabase(engineUrl, (client) => client.query(`CREATE FUNCTION public.unrelated() RETURNS int LANGUAGE sql AS 'SELECT 1'`));
+    await withClient(engineUrl, (client) => client.query(`CREATE FUNCTION public.unrelated() RETURNS int LANGUAGE sql AS 'SELECT 1'`));
     const newUrl = await createThrowawayDatabase();
     expect((await applyMigrations(engineUrl)).applied).toEqual(migrationNames);
     expect((await applyMigrations(newUrl)).applied).toEqual(migrationNames);
 
     const history = (url: string) =>
-      onDatabase(url, async (client) => ({
+      withClient(url, async (client) => ({
         columns: (
           await client.query(
             `SELECT column_name, data_type, character_maximum_length, is_nullable, column_default

@@ -1,21 +1,11 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
+import { selectOne } from './support/database.js';
 import { root } from './support/processes.js';
 
 // initdb's own words: present in the log when a start ran initdb.
 const INITDB_OUTPUT = 'The files belonging to this database system will be owned by user';
-
-async function selectOne(url: string) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query('SELECT 1 AS one')).rows[0].one;
-  } finally {
-    await client.end();
-  }
-}
 
 function templates(cacheDir: string) {
   return readdirSync(cacheDir).filter((name) => name.startsWith('template-'));

@@ -1,19 +1,9 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
+import { selectOne } from './support/database.js';
 import { freePort, root } from './support/processes.js';
-
-async function selectOne(url: string) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query('SELECT 1 AS one')).rows[0].one;
-  } finally {
-    await client.end();
-  }
-}
 
 describe('the embedded PostgreSQL', () => {
   it('starts on another port when its port is taken between the check and the bind', async () => {

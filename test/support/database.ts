@@ -16,8 +16,9 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-async function admin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: process.env.TEST_SERVER_URL });
+/** Runs `run` on a connection of its own to `url`, closed afterwards whatever happens. */
+export async function withClient<T>(url: string | undefined, run: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     return await run(client);
@@ -25,6 +26,12 @@ async function admin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
     await client.end();
   }
 }
+
+/** `SELECT 1` on a connection of its own: whether the server at `url` accepts these credentials. */
+export const selectOne = (url: string): Promise<number> =>
+  withClient(url, async (client) => (await client.query<{ one: number }>('SELECT 1 AS one')).rows[0].one);
+
+const admin = <T>(run: (client: pg.Client) => Promise<T>) => withClient(process.env.TEST_SERVER_URL, run);
 
 /** A fresh database, cloned from the migrated template, for one test file. */
 export async function createTestDatabase(options: { poolSize?: number } = {}): Promise<TestDatabase> {
