@@ -49,6 +49,7 @@ const envSchema = z.object({
   DATABASE_POOL_SIZE: integer(10, 1, 200),
   DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('.data')),
   EMBEDDED_POSTGRES_PORT: integer(54329, 0, 65535),
+  EMBEDDED_POSTGRES_TEMPLATE: flag(true),
   EMBEDDED_DATABASE_IN_PRODUCTION: flag(false),
   DATABASE_SSL_MODE: z.preprocess(
     emptyAsUndefined,
@@ -199,6 +200,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       poolSize: e.DATABASE_POOL_SIZE,
       dataDir: e.DATA_DIR,
       embeddedPort: e.EMBEDDED_POSTGRES_PORT,
+      embeddedTemplate: e.EMBEDDED_POSTGRES_TEMPLATE,
       sslMode: e.DATABASE_SSL_MODE,
       sslCaFile: e.DATABASE_SSL_CA_FILE,
       statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,

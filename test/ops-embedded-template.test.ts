@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadConfig } from '../src/config.js';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { selectOne } from './support/database.js';
 import { root } from './support/processes.js';
@@ -23,14 +24,29 @@ describe('new embedded PostgreSQL data directories copied from a template cluste
 
   afterEach(() => rmSync(work, { recursive: true, force: true }));
 
-  async function start(name: string, logs: string[] = []) {
+  async function start(name: string, logs: string[] = [], useTemplate = true) {
     return startEmbeddedPostgres({
       dir: join(work, name),
       persistent: false,
       templateCacheDir: cacheDir,
+      useTemplate,
       onLog: (message) => logs.push(message),
     });
   }
+
+  it('EMBEDDED_POSTGRES_TEMPLATE=false runs initdb for every new directory and makes no template', async () => {
+    expect(loadConfig({ EMBEDDED_POSTGRES_TEMPLATE: 'false' }).database.embeddedTemplate).toBe(false);
+    expect(loadConfig({}).database.embeddedTemplate).toBe(true);
+    const logs: string[] = [];
+    const database = await start('no-template', logs, false);
+    try {
+      expect(logs.join('')).toContain(INITDB_OUTPUT);
+      expect(await selectOne(database.url)).toBe(1);
+    } finally {
+      await database.stop();
+    }
+    expect(existsSync(cacheDir)).toBe(false);
+  }, 60_000);
 
   it('start without initdb once the template exists, and accept the password (and only it)', async () => {
     const firstLogs: string[] = [];

@@ -36,6 +36,8 @@ export interface EmbeddedOptions {
   onLog?: (message: string) => void;
   /** Where template clusters are kept; by default node_modules/.cache/embedded-postgres (see templateCacheDir). */
   templateCacheDir?: string;
+  /** A new cluster is a copy of the template (true, the default) or an initdb of its own. */
+  useTemplate?: boolean;
 }
 
 interface Binaries {
@@ -392,7 +394,7 @@ async function copyTemplate(templateDir: string, databaseDir: string, ids: { uid
 /**
  * A new cluster in `databaseDir`: a copy of the template (made first if there is none), which takes a fraction of
  * initdb's second; initdb straight into the directory, as before, when anything about the template fails.
- * EMBEDDED_POSTGRES_TEMPLATE=off always runs initdb.
+ * Without useTemplate (EMBEDDED_POSTGRES_TEMPLATE=false) it always runs initdb.
  */
 async function createCluster(
   binaries: Binaries,
@@ -400,8 +402,9 @@ async function createCluster(
   ids: { uid: number; gid: number } | null,
   log: (message: string) => void,
   cacheDir: string | undefined,
+  useTemplate: boolean,
 ) {
-  if (process.env.EMBEDDED_POSTGRES_TEMPLATE !== 'off') {
+  if (useTemplate) {
     try {
       const templateDir = await ensureTemplate(binaries, ids, log, cacheDir);
       if (templateDir) {
@@ -522,7 +525,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const ids = root ? await postgresUserIds() : null;
   mkdirSync(dirname(databaseDir), { recursive: true });
   if (root) letPostgresUserTraverse([binaries.binDir, dirname(databaseDir)], log);
-  if (!existsSync(join(databaseDir, 'PG_VERSION'))) await createCluster(binaries, databaseDir, ids, log, options.templateCacheDir && resolve(options.templateCacheDir));
+  if (!existsSync(join(databaseDir, 'PG_VERSION'))) await createCluster(binaries, databaseDir, ids, log, options.templateCacheDir && resolve(options.templateCacheDir), options.useTemplate ?? true);
 
   let port = options.port && (await portIsFree(options.port)) ? options.port : await freePort();
   for (let attempt = 1; ; attempt++) {

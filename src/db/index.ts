@@ -30,6 +30,7 @@ export async function resolveDatabaseUrl(
     dir,
     port: config.database.embeddedPort,
     persistent: true,
+    useTemplate: config.database.embeddedTemplate,
     onLog: (message) => log.debug({ postgres: message.trim() }, 'embedded postgres'),
   });
   log.info(
