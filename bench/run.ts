@@ -70,7 +70,7 @@ async function pgbench(serverUrl: string, postmaster: number | null, admin: pg.C
   const url = new URL(serverUrl);
   const env = {
     ...process.env,
-    PGHOST: url.hostname,
+    PGHOST: url.searchParams.get('host') ?? url.hostname,
     PGPORT: url.port || '5432',
     PGUSER: decodeURIComponent(url.username),
     PGPASSWORD: decodeURIComponent(url.password),
@@ -321,7 +321,7 @@ async function main() {
     while (served - before.served < result.requests.sent && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     const requests = served - before.served;
     const postgresAfter = postgresCpuMs(postmaster);
-    progress(`${Math.round(result.requests.average)} req/s\n`);
+    progress(`${Math.round(result.requests.average)} req/s, load generator ${(result.cpuMs / Math.max(1, result.requests.total)).toFixed(3)} CPU ms/req\n`);
     if (result.failures || result.tally.wrong) {
       problems.push(`${label}: ${result.failures} failed requests, ${result.tally.wrong} wrong answers${result.tally.sample ? `, e.g. ${result.tally.sample}` : ''}`);
     }
