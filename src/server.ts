@@ -12,10 +12,10 @@ import type { Config } from './config.js';
 import type { Context } from './context.js';
 import type { Db } from './db/client.js';
 import type { User } from './generated/prisma/client.js';
-import { authenticateCaller } from './http/authenticate.js';
+import { authenticateCaller, spendsOnlyChecker } from './http/authenticate.js';
 import { registerFileRoutes } from './http/files.js';
 import { registerGraphiQL } from './http/graphiql.js';
-import { refuse } from './http/refusals.js';
+import { refuse, refusalsFoundWhileSpendingPlugin } from './http/refusals.js';
 import { argumentGuard } from './http/graphql-arguments.js';
 import { answerDatabaseOutagesWith503, databaseUnavailablePlugin } from './http/database-unavailable.js';
 import { createMetrics } from './http/metrics.js';
@@ -221,6 +221,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       argumentGuard<Context>(),
       logUnexpectedErrors,
       databaseUnavailablePlugin,
+      refusalsFoundWhileSpendingPlugin,
       {
         async requestDidStart() {
           const started = process.hrtime.bigint();
@@ -255,12 +256,15 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     }),
   });
 
+  const spendsOnly = spendsOnlyChecker();
   app.route({
     url: '/graphql',
     method: ['GET', 'POST', 'OPTIONS'],
     preHandler: async (request, reply) => {
       try {
-        ({ viewer: request.viewer, apiKey: request.apiKey } = await authenticateCaller(request, services));
+        ({ viewer: request.viewer, apiKey: request.apiKey } = await authenticateCaller(request, services, {
+          recheckedWhereSpent: request.method === 'POST' && spendsOnly(request.body),
+        }));
       } catch (error) {
         if (!(error instanceof DomainError)) throw error;
         const { message, code, details } = refuse(reply, error);

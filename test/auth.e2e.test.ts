@@ -178,6 +178,34 @@ describe('banned and deleted accounts', () => {
     expect(Buffer.from(await fileResponse.arrayBuffer()).toString()).toBe('bytes');
   });
 
+  it('a user banned by another instance cannot spend here, though this instance signed them in a moment ago', async () => {
+    const eve = await api.signUp('banned-elsewhere');
+    expect((await api.execute(DeductCreditsDocument, CHAT, eve.token)).body.data!.deductCredits.__typename).toBe('CreditMovement');
+    const before = await api.db.prisma.creditBalance.findUniqueOrThrow({ where: { userId: eve.userId } });
+    // What another instance's setUserRole writes; this instance hears nothing of it.
+    await api.db.prisma.user.update({ where: { id: eve.userId }, data: { role: 'BANNED', bannedAt: new Date(), banReason: 'card testing' } });
+
+    const deduct = await api.execute(DeductCreditsDocument, CHAT, eve.token);
+    const reserve = await api.graphql(`mutation { reserveCredits(input: { operation: "AI_TEXT_CHAT" }) { __typename } }`, {}, eve.token);
+    for (const response of [deduct, reserve]) {
+      expect(response.status).toBe(403);
+      expect(response.body).toEqual({ errors: [{ message: 'This account is banned: card testing', extensions: { code: 'ACCOUNT_BANNED', reason: 'card testing' } }] });
+    }
+    expect(await api.db.prisma.creditBalance.findUniqueOrThrow({ where: { userId: eve.userId } })).toEqual(before);
+    expect(await api.db.prisma.creditTransaction.count({ where: { userId: eve.userId } })).toBe(2);
+    expect(await api.db.prisma.creditReservation.count({ where: { userId: eve.userId } })).toBe(0);
+  });
+
+  it('a user deleted by another instance cannot spend here either', async () => {
+    const gone = await api.signUp('deleted-elsewhere');
+    expect((await api.execute(DeductCreditsDocument, CHAT, gone.token)).body.data!.deductCredits.__typename).toBe('CreditMovement');
+    await api.db.prisma.user.update({ where: { id: gone.userId }, data: { deletedAt: new Date(), email: null } });
+    const refused = await api.execute(DeductCreditsDocument, CHAT, gone.token);
+    expect(refused.status).toBe(401);
+    expect(refused.body).toEqual({ errors: [{ message: 'This account has been deleted', extensions: { code: 'UNAUTHENTICATED' } }] });
+    expect(await api.db.prisma.creditTransaction.count({ where: { userId: gone.userId, kind: 'USAGE' } })).toBe(1);
+  });
+
   it('a deleted user is refused on /graphql and /files alike', async () => {
     const dan = await api.signUp('deleted-dan');
     const file = await ownFile(dan.userId);

@@ -53,32 +53,56 @@ describe('SQL statements per request', () => {
     expect(deeper.data.viewer).toEqual({ creditBalance: { total: 5 }, subscription: { status: 'ACTIVE', plan: { name: plan.name } } });
   });
 
-  it('deductCredits: the authentication read and one call that locks, checks, draws and appends', async () => {
+  it('deductCredits: once this instance has signed the user in, one call that checks the user, locks, checks, draws and appends', async () => {
     const { token } = await api.signUp('counted-deduct');
-    await statementsOf(DEDUCT, { key: 'warm' }, token);
     const spent = await statementsOf(DEDUCT, { key: 'counted' }, token);
-    expect(spent.data.deductCredits).toMatchObject({ replayed: false, balance: { total: 0 }, transaction: { amount: -5 } });
-    expect(spent.statements).toBe(2);
+    expect(spent.data.deductCredits).toMatchObject({ replayed: false, balance: { total: 5 }, transaction: { amount: -5 } });
+    expect(spent.statements).toBe(1);
     const replayed = await statementsOf(DEDUCT, { key: 'counted' }, token);
-    expect(replayed.data.deductCredits).toMatchObject({ replayed: true, balance: { total: 0 } });
-    expect(replayed.statements).toBe(2);
+    expect(replayed.data.deductCredits).toMatchObject({ replayed: true, balance: { total: 5 } });
+    expect(replayed.statements).toBe(1);
+    await statementsOf(DEDUCT, { key: 'last' }, token);
     const refused = await statementsOf(DEDUCT, { key: 'broke' }, token);
     expect(refused.data.deductCredits.__typename).toBe('InsufficientCreditsError');
-    expect(refused.statements).toBe(2);
+    expect(refused.statements).toBe(1);
   });
 
-  it('reserveCredits: as many as deductCredits, the authentication read and one call that locks, checks, draws and holds', async () => {
+  it('reserveCredits: as many as deductCredits, one call that checks the user, locks, checks, draws and holds', async () => {
     const { token } = await api.signUp('counted-reserve');
-    await statementsOf(RESERVE, { key: 'warm' }, token);
     const held = await statementsOf(RESERVE, { key: 'counted' }, token);
-    expect(held.data.reserveCredits).toMatchObject({ replayed: false, balance: { total: 0 }, reservation: { amount: 5, status: 'HELD' } });
-    expect(held.statements).toBe(2);
+    expect(held.data.reserveCredits).toMatchObject({ replayed: false, balance: { total: 5 }, reservation: { amount: 5, status: 'HELD' } });
+    expect(held.statements).toBe(1);
     const replayed = await statementsOf(RESERVE, { key: 'counted' }, token);
-    expect(replayed.data.reserveCredits).toMatchObject({ replayed: true, balance: { total: 0 }, reservation: held.data.reserveCredits.reservation });
-    expect(replayed.statements).toBe(2);
+    expect(replayed.data.reserveCredits).toMatchObject({ replayed: true, balance: { total: 5 }, reservation: held.data.reserveCredits.reservation });
+    expect(replayed.statements).toBe(1);
+    await statementsOf(RESERVE, { key: 'last' }, token);
     const refused = await statementsOf(RESERVE, { key: 'broke' }, token);
     expect(refused.data.reserveCredits.__typename).toBe('InsufficientCreditsError');
-    expect(refused.statements).toBe(2);
+    expect(refused.statements).toBe(1);
+  });
+
+  it('a spend signs the user in again when this instance has not seen them, their token says something new, or the request asks for more', async () => {
+    const token = await api.token('counted-sign-in');
+    api.db.queries.length = 0;
+    const first = await api.graphql(DEDUCT, { key: 'first' }, token);
+    expect(first.body.data.deductCredits.__typename).toBe('CreditMovement');
+    expect(api.db.queries.length).toBeGreaterThan(1);
+    expect((await statementsOf(DEDUCT, { key: 'second' }, token)).statements).toBe(1);
+    const { id: userId } = await api.db.prisma.user.findUniqueOrThrow({ where: { externalAuthId: 'counted-sign-in' } });
+    await api.services.credits.grant(userId, { amount: 100, source: 'PROMOTION', reason: 'more spends' });
+
+    const renamed = await api.token('counted-sign-in', { email: 'counted-sign-in@example.com', name: 'New Name' });
+    const withNewName = await statementsOf(DEDUCT, { key: 'renamed' }, renamed);
+    expect(withNewName.data.deductCredits.__typename).toBe('CreditMovement');
+    expect(withNewName.statements).toBeGreaterThan(1);
+    expect((await api.db.prisma.user.findUniqueOrThrow({ where: { id: userId } })).name).toBe('New Name');
+    expect((await statementsOf(DEDUCT, { key: 'renamed-again' }, renamed)).statements).toBe(1);
+
+    const spendAndMore = `mutation { deductCredits(input: { operation: "AI_TEXT_CHAT" }) { __typename } updatePreferences(preferences: { theme: "dark" }) { __typename } }`;
+    api.db.queries.length = 0;
+    const mixed = await api.graphql(spendAndMore, {}, renamed);
+    expect(mixed.body.data.updatePreferences.__typename).toBe('User');
+    expect(api.db.queries[0]).toMatch(/signed_in_user|FROM "User"/);
   });
 
   it('the history page: the same statements for one generation with outputs as for twenty', async () => {

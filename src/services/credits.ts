@@ -15,8 +15,11 @@ import { preparedQuery, type Db, type Tx } from '../db/client.js';
 import { rowFromJson } from '../db/rows.js';
 import type { Logger } from '../logger.js';
 import { recordAdminAction } from './audit.js';
+import { refusalOf } from './auth.js';
 import {
+  AuthenticationError,
   ConflictError,
+  DomainError,
   ForbiddenError,
   IdempotencyConflictError,
   InsufficientCreditsError,
@@ -46,7 +49,11 @@ export interface CreditsServiceDeps {
   config: CreditsConfig;
   rateLimiter: RateLimiter;
   now?: () => Date;
+  /** A spend found its signed-in user banned or deleted: whatever this instance remembers of them is stale. */
+  onSpenderRefused?: (userId: string) => void;
 }
+
+const SPENDING_FOR_BANNED_USER = 'This user is banned: their credits cannot be spent or held';
 
 /**
  * Who asks for a movement. End users spend only at the configured price and settle only their own holds; a service
@@ -196,7 +203,7 @@ function canonicalJson(value: unknown): string {
 
 /** What credit_deduct and credit_reserve answer (see their migrations); a row is to_jsonb of the table's row. */
 interface OneCallOutcome {
-  outcome: 'DONE' | 'REPLAY' | 'INSUFFICIENT' | 'PRICE' | 'SLOW';
+  outcome: 'DONE' | 'REPLAY' | 'INSUFFICIENT' | 'PRICE' | 'SLOW' | 'USER_GONE' | 'USER_BANNED';
   available: number | null;
   unit_cost: number | null;
   balance: Record<string, unknown> | null;
@@ -439,7 +446,21 @@ export class CreditsService {
     if (principal.kind !== 'SERVICE') return;
     const user = isUuid(userId) ? await db.user.findUnique({ where: { id: userId }, select: { deletedAt: true, role: true } }) : null;
     if (!user || user.deletedAt) throw new NotFoundError('User', userId);
-    if (user.role === 'BANNED') throw new ForbiddenError('This user is banned: their credits cannot be spent or held');
+    if (user.role === 'BANNED') throw new ForbiddenError(SPENDING_FOR_BANNED_USER);
+  }
+
+  /**
+   * Why a one-call spend refused the user it was for (see credit_spender_refusal): to a service, that the user is
+   * gone or banned; to a signed-in user, the refusal their sign-in would now get, as the request was authenticated
+   * before the ban or deletion reached this instance.
+   */
+  private async spenderRefusal(principal: Principal, userId: string, outcome: 'USER_GONE' | 'USER_BANNED'): Promise<DomainError> {
+    if (principal.kind === 'SERVICE') {
+      return outcome === 'USER_BANNED' ? new ForbiddenError(SPENDING_FOR_BANNED_USER) : new NotFoundError('User', userId);
+    }
+    this.deps.onSpenderRefused?.(userId);
+    const user = await this.deps.prisma.user.findUnique({ where: { id: userId }, select: { role: true, banReason: true, deletedAt: true } });
+    return (user && refusalOf(user)) ?? new AuthenticationError('This account has been deleted');
   }
 
   // ------------------------------------------------------------------ the locked account
@@ -624,6 +645,8 @@ export class CreditsService {
    * request), or null when it left the request to the general path with nothing changed.
    */
   private async inOneCall<T extends OneCallOutcome>(
+    principal: Principal,
+    userId: string,
     input: SpendInput,
     cachedUnitCost: number,
     requestHash: string | null,
@@ -650,6 +673,9 @@ export class CreditsService {
           continue;
         case 'SLOW':
           return null;
+        case 'USER_GONE':
+        case 'USER_BANNED':
+          throw await this.spenderRefusal(principal, userId, result.outcome);
       }
     }
   }
@@ -662,12 +688,13 @@ export class CreditsService {
   async deduct(principal: Principal, userId: string, input: SpendInput): Promise<Movement> {
     this.validateSpend(principal, input);
     const unitCost = await this.cachedCostOf(input.operation);
-    await this.assertServable(principal, userId);
     const key = clientKeyFor(principal, 'deduct', input.idempotencyKey);
     await this.deps.rateLimiter.consume(`credits:${userId}`);
     if (!isUuid(userId)) throw new NotFoundError('User', userId);
     const apiKeyId = principal.kind === 'SERVICE' ? principal.apiKeyId : null;
     const result = await this.inOneCall(
+      principal,
+      userId,
       input,
       unitCost,
       key ? spendFingerprint(userId, input) : null,
@@ -718,15 +745,19 @@ export class CreditsService {
     this.validateSpend(principal, input);
     const unitCost = tx ? await this.costOf(input.operation, tx) : await this.cachedCostOf(input.operation);
     const price = this.priceFrom(input, unitCost);
-    await this.assertServable(principal, userId, tx);
     const { ttlSeconds: ttl } = parseInput(reservationTtl, { ttlSeconds: input.ttlSeconds ?? this.deps.config.reservationTtlSeconds });
     const key = clientKeyFor(principal, 'reserve', input.idempotencyKey);
-    if (tx) return this.reserveLocked(principal, userId, input, { amount: price, ttl, key }, tx);
+    if (tx) {
+      await this.assertServable(principal, userId, tx);
+      return this.reserveLocked(principal, userId, input, { amount: price, ttl, key }, tx);
+    }
 
     await this.deps.rateLimiter.consume(`credits:${userId}`);
     if (!isUuid(userId)) throw new NotFoundError('User', userId);
     const apiKeyId = principal.kind === 'SERVICE' ? principal.apiKeyId : null;
     const result = await this.inOneCall(
+      principal,
+      userId,
       input,
       unitCost,
       key ? holdFingerprint(userId, input, ttl) : null,

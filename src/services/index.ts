@@ -11,6 +11,7 @@ import { GenerationsService } from './generations.js';
 import { createImageProvider } from './image-providers.js';
 import { MaintenanceService } from './maintenance.js';
 import { createRateLimiter } from './rate-limit.js';
+import { SignedInUsers } from './signed-in-users.js';
 import { createStorageBackend, StorageService } from './storage.js';
 import { UsersService } from './users.js';
 
@@ -43,10 +44,19 @@ export function createServices(deps: ServiceDeps) {
     keyPrefix: 'credits',
     log,
   });
-  const credits = new CreditsService({ prisma, log, config: config.credits, rateLimiter, now });
+  const signedInUsers = new SignedInUsers();
+  const credits = new CreditsService({
+    prisma,
+    log,
+    config: config.credits,
+    rateLimiter,
+    now,
+    onSpenderRefused: (userId) => signedInUsers.forget(userId),
+  });
   const users = new UsersService({
     prisma,
     log,
+    signedInUsers,
     adminEmails: config.auth.adminEmails,
     onUserCreated: async (tx, user) => {
       await credits.openAccount(tx, user);
@@ -106,6 +116,7 @@ export function createServices(deps: ServiceDeps) {
     apiKeys,
     maintenance,
     verifyToken,
+    signedInUsers,
     clerkWebhooks,
     /** Background work to run next to the HTTP server (job workers are registered here). */
     onStart(start: () => Promise<void>) {

@@ -4,6 +4,7 @@ import { rowFromJson } from '../db/rows.js';
 import type { Logger } from '../logger.js';
 import { recordAdminAction } from './audit.js';
 import type { VerifiedIdentity } from './auth.js';
+import type { SignedInUsers } from './signed-in-users.js';
 import { z } from 'zod';
 import { AuthenticationError, ConflictError, NotFoundError, ValidationError } from './errors.js';
 import { auditReason, jsonObjectOfAtMost, parseInput, textOfAtMost } from './validation.js';
@@ -23,6 +24,7 @@ export interface UsersServiceDeps {
   adminEmails: string[];
   /** Runs inside the transaction that creates a user, so a new user never exists without its credit account. */
   onUserCreated?: (tx: Prisma.TransactionClient, user: User) => Promise<void>;
+  signedInUsers?: SignedInUsers;
 }
 
 const PREFERENCES_MAX_BYTES = 16 * 1024;
@@ -283,7 +285,7 @@ export class UsersService {
         data: { from: before.role, to: role, reason: reason ?? null },
       });
       return user;
-    });
+    }).finally(() => this.deps.signedInUsers?.forget(userId));
   }
 
   async promoteToAdmin(email: string): Promise<{ user: User; created: boolean }> {
@@ -337,6 +339,6 @@ export class UsersService {
       });
       this.deps.log.info({ userId, byAdmin: !!actor.adminId }, 'account deleted');
       return { id: userId, deletedAt };
-    });
+    }).finally(() => this.deps.signedInUsers?.forget(userId));
   }
 }
