@@ -6,10 +6,13 @@
  *   npm run bench                          # everything, ~2.5 minutes
  *   BENCH_SECONDS=4 npm run bench -- viewer deduct-hot-user
  *   npm run bench -- --json                # machine-readable results on stdout
+ *   BENCH_CPU_PROFILE_DIR=.data/profiles npm run bench -- viewer   # the server's CPU profile of each measured run
  */
 import { execFile, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
@@ -26,6 +29,8 @@ import type { BenchRow } from './rows.js';
 import { HISTORY_PAGE, scenarios, type BenchContext, type Ceiling, type Scenario } from './scenarios.js';
 
 const run = promisify(execFile);
+/** With BENCH_CPU_PROFILE_DIR set, each measured run writes the server process's CPU profile there (<label>.cpuprofile). */
+const PROFILE_DIR = process.env.BENCH_CPU_PROFILE_DIR;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const WARM_UP_SECONDS = 2;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -49,6 +54,22 @@ function runLoad(request: LoadRequest): Promise<LoadResult> {
     child.once('exit', (code) => reject(new Error(`load generator exited with ${code} before sending its result`)));
     child.send(request);
   });
+}
+
+async function profiled<T>(label: string, measured: () => Promise<T>): Promise<T> {
+  if (!PROFILE_DIR) return measured();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await measured();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    mkdirSync(PROFILE_DIR, { recursive: true });
+    writeFileSync(join(PROFILE_DIR, `${label.replace(/[^\w.-]+/g, '-')}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
 }
 
 const serverCpuMs = () => {
@@ -315,7 +336,7 @@ async function main() {
     const totalsBefore = scenario.moves ? await balanceTotals(db) : new Map<string, number>();
     const before = { statements: statements(), served, server: serverCpuMs(), postgres: postgresCpuMs(postmaster) };
     progress(`${label} (${seconds} s, ${connections} connections${rate ? `, ${rate} req/s` : ''})… `);
-    const result = await runLoad({ address, scenario: scenario.name, context, seconds, connections, rate });
+    const result = await profiled(label, () => runLoad({ address, scenario: scenario.name, context, seconds, connections, rate }));
     // autocannon stops at the deadline with requests still in flight; they finish before the counters are read.
     const deadline = Date.now() + 10_000;
     while (served - before.served < result.requests.sent && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
