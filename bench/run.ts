@@ -342,7 +342,7 @@ async function main() {
     while (served - before.served < result.requests.sent && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     const requests = served - before.served;
     const postgresAfter = postgresCpuMs(postmaster);
-    progress(`${Math.round(result.requests.average)} req/s, load generator ${(result.cpuMs / Math.max(1, result.requests.total)).toFixed(3)} CPU ms/req\n`);
+    progress(`${Math.round(result.requests.average)} req/s, load generator ${(result.cpuMs / Math.max(1, result.requests.sent)).toFixed(3)} CPU ms/req sent\n`);
     if (result.failures || result.tally.wrong) {
       problems.push(`${label}: ${result.failures} failed requests, ${result.tally.wrong} wrong answers${result.tally.sample ? `, e.g. ${result.tally.sample}` : ''}`);
     }
