@@ -72,6 +72,27 @@ describe('new embedded databases copied from a template filled with the schema',
     expect(migrationLog).toEqual([]);
   });
 
+  it('a new database takes the spare copy made ahead, and the next one finds a new spare', async () => {
+    await prepareEmbeddedPostgresTemplate(() => {}, { contents: databaseTemplateContents(), cacheDir });
+    const spares = () => readdirSync(cacheDir).filter((name) => name.startsWith('spare-'));
+    expect(spares()).toHaveLength(1);
+
+    const firstLogs: string[] = [];
+    const first = await start('first', databaseTemplateContents(), firstLogs);
+    expect(firstLogs.join('')).toContain('from a ready copy of the PostgreSQL template');
+    await withClient(first.url, (client) => client.query('CREATE TABLE only_in_first (id int)'));
+    // Stopping waits for the spare copy made in the background.
+    await first.stop();
+    expect(spares()).toHaveLength(1);
+    expect(readdirSync(cacheDir).filter((name) => name.includes('.copy-'))).toEqual([]);
+
+    const secondLogs: string[] = [];
+    const second = await start('second', databaseTemplateContents(), secondLogs);
+    expect(secondLogs.join('')).toContain('from a ready copy of the PostgreSQL template');
+    expect(await tableExists(second.url, 'only_in_first')).toBe(false);
+    expect(await recordedMigrations(second.url)).toEqual(migrationNames);
+  });
+
   it('is not used once a migration was added after it was made: the start applies every migration', async () => {
     await prepareEmbeddedPostgresTemplate(() => {}, { contents: databaseTemplateContents(migrationsWithoutNewest()), cacheDir });
     const logs: string[] = [];
