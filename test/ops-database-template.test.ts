@@ -1,5 +1,5 @@
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { prepareEmbeddedPostgresTemplate, startEmbeddedPostgres, type EmbeddedDatabase, type TemplateContents } from '../src/db/embedded.js';
 import { applyMigrations } from '../src/db/migrations.js';
 import { databaseTemplateContents, migrationsFingerprint } from '../src/db/template.js';
@@ -102,6 +102,11 @@ describe('new embedded databases copied from a template filled with the schema',
     expect(await tableExists(database.url, '_prisma_migrations')).toBe(false);
     expect((await applyMigrations(database.url)).applied).toEqual(migrationNames);
     expect(await recordedMigrations(database.url)).toEqual(migrationNames);
+    // The next install fills a template for the new migrations and removes the outdated one with its spare.
+    const filledTemplates = () => readdirSync(cacheDir).filter((name) => /^(template|spare)-\w+-\w+$/.test(name));
+    expect(filledTemplates()).toHaveLength(2);
+    const current = await prepareEmbeddedPostgresTemplate(() => {}, { contents: databaseTemplateContents(), cacheDir });
+    expect(filledTemplates().sort()).toEqual([basename(current!).replace(/^template-/, 'spare-'), basename(current!)]);
   });
 
   it('a database that lacks the newest migration gets it applied, not taken as migrated', async () => {

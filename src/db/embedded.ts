@@ -550,8 +550,32 @@ export async function prepareEmbeddedPostgresTemplate(
   const cacheDir = options.cacheDir ? resolve(options.cacheDir) : templateCacheDir(binaries);
   if (!options.contents) return ensureTemplate(binaries, ids, log, cacheDir);
   const filled = await ensureFilledTemplate(binaries, ids, log, options.contents, cacheDir);
-  if (filled) await makeSpare(filled, ids);
+  if (filled) {
+    removeOtherFilledTemplates(filled);
+    await makeSpare(filled, ids);
+  }
   return filled;
+}
+
+/**
+ * Filled templates (and their spares) of the same pristine template with other contents: made before the migrations
+ * changed, no start of this checkout copies them again, and each holds some 80 MB. Moved aside first, so a start
+ * copying one at this moment fails its copy and falls back instead of copying half a cluster.
+ */
+function removeOtherFilledTemplates(filled: string) {
+  const cacheDir = dirname(filled);
+  const pristineKey = basename(filled).replace(/^template-/, '').split('-')[0];
+  for (const name of readdirSync(cacheDir)) {
+    const match = /^(template|spare)-([0-9a-f]+)-[0-9a-f]+$/.exec(name);
+    if (!match || match[2] !== pristineKey || name === basename(filled) || name === basename(spareOf(filled))) continue;
+    const aside = join(cacheDir, `.stale-${name}-${process.pid}-${randomBytes(4).toString('hex')}`);
+    try {
+      renameSync(join(cacheDir, name), aside);
+    } catch {
+      continue;
+    }
+    rmSync(aside, { recursive: true, force: true });
+  }
 }
 
 /** A throwaway server on a data directory (a template being filled): any free port, stopped by `stop`. */
