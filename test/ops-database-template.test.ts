@@ -91,6 +91,16 @@ describe('new embedded databases copied from a template filled with the schema',
     expect(secondLogs.join('')).toContain('from a ready copy of the PostgreSQL template');
     expect(await tableExists(second.url, 'only_in_first')).toBe(false);
     expect(await recordedMigrations(second.url)).toEqual(migrationNames);
+
+    // A start that found no spare (one killed before its spare was done) copies the template, and leaves a spare.
+    await second.stop();
+    rmSync(join(cacheDir, spares()[0]), { recursive: true });
+    const thirdLogs: string[] = [];
+    const third = await start('third', databaseTemplateContents(), thirdLogs);
+    expect(thirdLogs.join('')).toContain('as a copy of the PostgreSQL template');
+    expect(await recordedMigrations(third.url)).toEqual(migrationNames);
+    await third.stop();
+    expect(spares()).toHaveLength(1);
   });
 
   it('is not used once a migration was added after it was made: the start applies every migration', async () => {

@@ -431,10 +431,15 @@ async function publishTemplate(cacheDir: string, key: string, log: (message: str
  * module loading of this process instead of blocking it, and keeps the owner (the postgres user, when root) and
  * modes. It is copied under a temporary name and renamed into place, so an interrupted copy never looks like a cluster.
  */
-async function copyTemplate(templateDir: string, databaseDir: string, ids: { uid: number; gid: number } | null) {
+async function copyTemplate(
+  templateDir: string,
+  databaseDir: string,
+  ids: { uid: number; gid: number } | null,
+  options: { detached?: boolean } = {},
+) {
   const copying = `${databaseDir}.copy-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
-    await run('cp', ['-a', join(templateDir, 'data'), copying]);
+    await copyDirectory(join(templateDir, 'data'), copying, options.detached ?? false);
     // PostgreSQL refuses a data directory that others can read or that another user owns.
     chmodSync(copying, 0o700);
     if (ids) await chown(copying, ids.uid, ids.gid);
@@ -458,7 +463,8 @@ async function copyTemplate(templateDir: string, databaseDir: string, ids: { uid
  * A copy of a filled template made ahead of time, beside it, for the next new data directory: renaming it into place
  * takes microseconds, where copying creates some 1,100 files, each of which costs this disk about half a millisecond
  * (most of a second in all, more when the machine is busy). Made at postinstall, and again in the background by each
- * start that took one. Published by a rename, like a template: a spare that exists is whole.
+ * start from the filled template that took it or found none. Published by a rename, like a template: a spare that
+ * exists is whole.
  */
 function spareOf(templateDir: string) {
   return join(dirname(templateDir), basename(templateDir).replace(/^template-/, 'spare-'));
@@ -477,7 +483,9 @@ function takeSpare(templateDir: string, databaseDir: string): boolean {
 async function makeSpare(templateDir: string, ids: { uid: number; gid: number } | null) {
   const spare = spareOf(templateDir);
   removeAbandonedCopies(spare);
-  if (!existsSync(join(spare, 'PG_VERSION'))) await copyTemplate(templateDir, spare, ids);
+  // Its own process group: Ctrl-C or a signal to the group stops the server, which waits for the copy, instead of
+  // killing the copy and leaving the next start without a spare.
+  if (!existsSync(join(spare, 'PG_VERSION'))) await copyTemplate(templateDir, spare, ids, { detached: true });
 }
 
 /** Half-made copies (`<spare>.copy-<pid>-<hex>`) whose process was killed during the copy. */
@@ -497,6 +505,18 @@ function removeAbandonedCopies(spare: string) {
   }
 }
 
+function copyDirectory(from: string, to: string, detached: boolean) {
+  return new Promise<void>((resolveCopy, reject) => {
+    const child = spawn('cp', ['-a', from, to], { detached, stdio: ['ignore', 'ignore', 'pipe'] });
+    let errors = '';
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (errors += chunk));
+    child.once('error', reject);
+    child.once('close', (code, signal) =>
+      code === 0 ? resolveCopy() : reject(new Error(`cp -a ${from} ${to} failed (${signal ?? `exit code ${code}`}): ${errors.trim()}`)),
+    );
+  });
+}
+
 /**
  * A new cluster in `databaseDir`: a copy of the template (made first if there is none), which takes a fraction of
  * initdb's second; initdb straight into the directory, as before, when anything about the template fails.
@@ -514,19 +534,21 @@ async function createCluster(
   if (options.useTemplate) {
     try {
       const filled = options.contents && findFilledTemplate(binaries, ids, options.contents, options.cacheDir ?? templateCacheDir(binaries));
-      if (filled && takeSpare(filled, databaseDir)) {
-        log(`created ${databaseDir} from a ready copy of the PostgreSQL template ${filled} (with its contents)`);
-        // The next new data directory finds a spare again; the copy runs in a child process beside this start.
-        const makingSpare = makeSpare(filled, ids).catch((error: unknown) =>
-          log(`no spare copy of the PostgreSQL template made: ${error instanceof Error ? error.message : String(error)}`),
-        );
-        return { makingSpare };
-      }
+      const fromSpare = Boolean(filled && takeSpare(filled, databaseDir));
       const templateDir = filled || (await ensureTemplate(binaries, ids, log, options.cacheDir));
       if (templateDir) {
-        await copyTemplate(templateDir, databaseDir, ids);
-        log(`created ${databaseDir} as a copy of the PostgreSQL template ${templateDir}${filled ? ' (with its contents)' : ''}`);
-        return {};
+        if (!fromSpare) await copyTemplate(templateDir, databaseDir, ids);
+        log(
+          `created ${databaseDir} ${fromSpare ? 'from a ready copy' : 'as a copy'} of the PostgreSQL template ${templateDir}` +
+            (filled ? ' (with its contents)' : ''),
+        );
+        // The next new data directory finds a spare again; the copy runs in a child process beside this start.
+        const makingSpare = filled
+          ? makeSpare(filled, ids).catch((error: unknown) =>
+              log(`no spare copy of the PostgreSQL template made: ${error instanceof Error ? error.message : String(error)}`),
+            )
+          : undefined;
+        return { makingSpare };
       }
     } catch (error) {
       log(`the PostgreSQL template could not be used (${error instanceof Error ? error.message : String(error)}); running initdb`);
