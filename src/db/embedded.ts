@@ -332,7 +332,7 @@ function filledTemplateKey(pristineKey: string, contents: TemplateContents) {
   return `${pristineKey}-${createHash('sha256').update(contents.key).digest('hex').slice(0, 16)}`;
 }
 
-/** The filled template for these contents when one was made, else null: a start never makes one (see prepare...). */
+/** The filled template for these contents when one was made, else null: only prepareEmbeddedPostgresTemplate makes one. */
 function findFilledTemplate(binaries: Binaries, ids: { uid: number; gid: number } | null, contents: TemplateContents, cacheDir: string | null) {
   if (!cacheDir) return null;
   const key = filledTemplateKey(templateKey(binaries, templateOwner(ids)), contents);
@@ -749,7 +749,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       return owned(port, databaseDir, options, async () => {
         child.kill('SIGINT');
         const timer = setTimeout(() => child.kill('SIGQUIT'), 20_000);
-        // A spare copy still under way is finished (or, killed with this process group, removed) before the exit.
+        // A spare copy still under way is finished before the exit, so that the next new data directory finds it.
         await Promise.all([exited, makingSpare]);
         clearTimeout(timer);
       });
