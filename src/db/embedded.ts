@@ -1,6 +1,6 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { chown } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -38,6 +38,19 @@ export interface EmbeddedOptions {
   templateCacheDir?: string;
   /** A new cluster is a copy of the template (true, the default) or an initdb of its own. */
   useTemplate?: boolean;
+  /** What a new cluster should hold beyond initdb's output: used when a template filled with it was made beforehand. */
+  templateContents?: TemplateContents;
+}
+
+/**
+ * What a filled template cluster holds besides initdb's output (the application's schema, say). A new cluster is a
+ * copy of the filled template only when its key is the one asked for; otherwise it is a copy of the pristine one.
+ */
+export interface TemplateContents {
+  /** Changes whenever `fill` would put anything different into the cluster. */
+  key: string;
+  /** Puts the contents into a running copy of the pristine template, given its URL; once, when the template is made. */
+  fill(url: string): Promise<void>;
 }
 
 interface Binaries {
@@ -311,6 +324,22 @@ function templateIsWhole(templateDir: string, key: string): boolean {
   }
 }
 
+function templateOwner(ids: { uid: number; gid: number } | null) {
+  return ids ?? { uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1 };
+}
+
+function filledTemplateKey(pristineKey: string, contents: TemplateContents) {
+  return `${pristineKey}-${createHash('sha256').update(contents.key).digest('hex').slice(0, 16)}`;
+}
+
+/** The filled template for these contents when one was made, else null: only prepareEmbeddedPostgresTemplate makes one. */
+function findFilledTemplate(binaries: Binaries, ids: { uid: number; gid: number } | null, contents: TemplateContents, cacheDir: string | null) {
+  if (!cacheDir) return null;
+  const key = filledTemplateKey(templateKey(binaries, templateOwner(ids)), contents);
+  const templateDir = join(cacheDir, `template-${key}`);
+  return templateIsWhole(templateDir, key) ? templateDir : null;
+}
+
 /**
  * The template cluster for these binaries and this owner, made now when there is none: initdb into a directory of
  * its own next to the cache entry, the marker written last, then one rename publishes it, so starts racing each
@@ -325,7 +354,46 @@ async function ensureTemplate(
   cacheDir = templateCacheDir(binaries),
 ) {
   if (!cacheDir) return null;
-  const key = templateKey(binaries, ids ?? { uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1 });
+  const key = templateKey(binaries, templateOwner(ids));
+  return publishTemplate(cacheDir, key, log, async (dataDir) => {
+    mkdirSync(dataDir, { mode: 0o700 });
+    if (ids) {
+      letPostgresUserTraverse([dirname(dataDir)], log);
+      await chown(dataDir, ids.uid, ids.gid);
+    }
+    await runInitdb(binaries, dataDir, ids, log);
+  });
+}
+
+/**
+ * A template holding `contents`: a copy of the pristine template, started once (as a building directory, never
+ * published while it runs), filled, and stopped cleanly, so that its copies start without recovery.
+ */
+async function ensureFilledTemplate(
+  binaries: Binaries,
+  ids: { uid: number; gid: number } | null,
+  log: (message: string) => void,
+  contents: TemplateContents,
+  cacheDir = templateCacheDir(binaries),
+) {
+  const pristine = await ensureTemplate(binaries, ids, log, cacheDir);
+  if (!pristine || !cacheDir) return null;
+  const key = filledTemplateKey(templateKey(binaries, templateOwner(ids)), contents);
+  return publishTemplate(cacheDir, key, log, async (dataDir) => {
+    if (ids) letPostgresUserTraverse([dirname(dataDir)], log);
+    await copyTemplate(pristine, dataDir, ids);
+    const server = await startOnFreePort(binaries, dataDir, { ids, persistent: false, log });
+    try {
+      await contents.fill(urlFor(server.port));
+    } finally {
+      await server.stop();
+    }
+    rmSync(join(dataDir, 'postmaster.opts'), { force: true });
+  });
+}
+
+/** Builds a template in a directory of its own and publishes it under `template-<key>` with one rename. */
+async function publishTemplate(cacheDir: string, key: string, log: (message: string) => void, build: (dataDir: string) => Promise<void>) {
   const templateDir = join(cacheDir, `template-${key}`);
   if (templateIsWhole(templateDir, key)) return templateDir;
 
@@ -344,12 +412,7 @@ async function ensureTemplate(
   const building = join(cacheDir, `.building-${key}-${unique}`);
   try {
     mkdirSync(building, { recursive: true });
-    mkdirSync(join(building, 'data'), { mode: 0o700 });
-    if (ids) {
-      letPostgresUserTraverse([building], log);
-      await chown(join(building, 'data'), ids.uid, ids.gid);
-    }
-    await runInitdb(binaries, join(building, 'data'), ids, log);
+    await build(join(building, 'data'));
     writeFileSync(join(building, TEMPLATE_MARKER), `${key}\n`);
     try {
       renameSync(building, templateDir);
@@ -368,10 +431,15 @@ async function ensureTemplate(
  * module loading of this process instead of blocking it, and keeps the owner (the postgres user, when root) and
  * modes. It is copied under a temporary name and renamed into place, so an interrupted copy never looks like a cluster.
  */
-async function copyTemplate(templateDir: string, databaseDir: string, ids: { uid: number; gid: number } | null) {
+async function copyTemplate(
+  templateDir: string,
+  databaseDir: string,
+  ids: { uid: number; gid: number } | null,
+  options: { detached?: boolean } = {},
+) {
   const copying = `${databaseDir}.copy-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
-    await run('cp', ['-a', join(templateDir, 'data'), copying]);
+    await copyDirectory(join(templateDir, 'data'), copying, options.detached ?? false);
     // PostgreSQL refuses a data directory that others can read or that another user owns.
     chmodSync(copying, 0o700);
     if (ids) await chown(copying, ids.uid, ids.gid);
@@ -392,39 +460,173 @@ async function copyTemplate(templateDir: string, databaseDir: string, ids: { uid
 }
 
 /**
+ * A copy of a filled template made ahead of time, beside it, for the next new data directory: renaming it into place
+ * takes microseconds, where copying creates some 1,100 files, each of which costs this disk about half a millisecond
+ * (most of a second in all, more when the machine is busy). Made at postinstall, and again in the background by each
+ * start from the filled template that took it or found none. Published by a rename, like a template: a spare that
+ * exists is whole.
+ */
+function spareOf(templateDir: string) {
+  return join(dirname(templateDir), basename(templateDir).replace(/^template-/, 'spare-'));
+}
+
+function takeSpare(templateDir: string, databaseDir: string): boolean {
+  try {
+    renameSync(spareOf(templateDir), databaseDir);
+    return true;
+  } catch {
+    // None left (another start took it), another filesystem, or something already in databaseDir: copy instead.
+    return false;
+  }
+}
+
+async function makeSpare(templateDir: string, ids: { uid: number; gid: number } | null) {
+  const spare = spareOf(templateDir);
+  removeAbandonedCopies(spare);
+  // Its own process group: Ctrl-C or a signal to the group stops the server, which waits for the copy, instead of
+  // killing the copy and leaving the next start without a spare.
+  if (!existsSync(join(spare, 'PG_VERSION'))) await copyTemplate(templateDir, spare, ids, { detached: true });
+}
+
+/** Half-made copies (`<spare>.copy-<pid>-<hex>`) whose process was killed during the copy. */
+function removeAbandonedCopies(spare: string) {
+  const prefix = `${basename(spare)}.copy-`;
+  let names: string[] = [];
+  try {
+    names = readdirSync(dirname(spare)).filter((name) => name.startsWith(prefix));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(name.slice(prefix.length).split('-')[0]);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid)) {
+      rmSync(join(dirname(spare), name), { recursive: true, force: true });
+    }
+  }
+}
+
+function copyDirectory(from: string, to: string, detached: boolean) {
+  return new Promise<void>((resolveCopy, reject) => {
+    const child = spawn('cp', ['-a', from, to], { detached, stdio: ['ignore', 'ignore', 'pipe'] });
+    let errors = '';
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (errors += chunk));
+    child.once('error', reject);
+    child.once('close', (code, signal) =>
+      code === 0 ? resolveCopy() : reject(new Error(`cp -a ${from} ${to} failed (${signal ?? `exit code ${code}`}): ${errors.trim()}`)),
+    );
+  });
+}
+
+/**
  * A new cluster in `databaseDir`: a copy of the template (made first if there is none), which takes a fraction of
  * initdb's second; initdb straight into the directory, as before, when anything about the template fails.
- * Without useTemplate (EMBEDDED_POSTGRES_TEMPLATE=false) it always runs initdb.
+ * With `contents`, a template filled with exactly those contents is copied when one was made (postinstall); else the
+ * pristine one, and the caller fills the cluster itself (migrations). Without useTemplate
+ * (EMBEDDED_POSTGRES_TEMPLATE=false) it always runs initdb.
  */
 async function createCluster(
   binaries: Binaries,
   databaseDir: string,
   ids: { uid: number; gid: number } | null,
   log: (message: string) => void,
-  cacheDir: string | undefined,
-  useTemplate: boolean,
-) {
-  if (useTemplate) {
+  options: { cacheDir: string | undefined; useTemplate: boolean; contents: TemplateContents | undefined },
+): Promise<{ makingSpare?: Promise<void> }> {
+  if (options.useTemplate) {
     try {
-      const templateDir = await ensureTemplate(binaries, ids, log, cacheDir);
+      const filled = options.contents && findFilledTemplate(binaries, ids, options.contents, options.cacheDir ?? templateCacheDir(binaries));
+      const fromSpare = Boolean(filled && takeSpare(filled, databaseDir));
+      const templateDir = filled || (await ensureTemplate(binaries, ids, log, options.cacheDir));
       if (templateDir) {
-        await copyTemplate(templateDir, databaseDir, ids);
-        log(`created ${databaseDir} as a copy of the PostgreSQL template ${templateDir}`);
-        return;
+        if (!fromSpare) await copyTemplate(templateDir, databaseDir, ids);
+        log(
+          `created ${databaseDir} ${fromSpare ? 'from a ready copy' : 'as a copy'} of the PostgreSQL template ${templateDir}` +
+            (filled ? ' (with its contents)' : ''),
+        );
+        // The next new data directory finds a spare again; the copy runs in a child process beside this start.
+        const makingSpare = filled
+          ? makeSpare(filled, ids).catch((error: unknown) =>
+              log(`no spare copy of the PostgreSQL template made: ${error instanceof Error ? error.message : String(error)}`),
+            )
+          : undefined;
+        return { makingSpare };
       }
     } catch (error) {
       log(`the PostgreSQL template could not be used (${error instanceof Error ? error.message : String(error)}); running initdb`);
     }
   }
   await initialise(binaries, databaseDir, ids, log);
+  return {};
 }
 
-/** Makes the template cluster ahead of the first start (npm install's postinstall). Returns its directory. */
-export async function prepareEmbeddedPostgresTemplate(log: (message: string) => void = () => {}): Promise<string | null> {
+/**
+ * Makes the template cluster ahead of the first start (npm install's postinstall), and with `contents` the template
+ * filled with them too. Returns the directory of the last one made.
+ */
+export async function prepareEmbeddedPostgresTemplate(
+  log: (message: string) => void = () => {},
+  options: { contents?: TemplateContents; cacheDir?: string } = {},
+): Promise<string | null> {
   const binaries = await locateBinaries();
   const ids = process.getuid?.() === 0 ? await postgresUserIds() : null;
   if (ids) letPostgresUserTraverse([binaries.binDir], log);
-  return ensureTemplate(binaries, ids, log);
+  const cacheDir = options.cacheDir ? resolve(options.cacheDir) : templateCacheDir(binaries);
+  if (!options.contents) return ensureTemplate(binaries, ids, log, cacheDir);
+  const filled = await ensureFilledTemplate(binaries, ids, log, options.contents, cacheDir);
+  if (filled) {
+    removeOtherFilledTemplates(filled);
+    await makeSpare(filled, ids);
+  }
+  return filled;
+}
+
+/**
+ * Filled templates (and their spares) of the same pristine template with other contents: made before the migrations
+ * changed, no start of this checkout copies them again, and each holds some 80 MB. Moved aside first, so a start
+ * copying one at this moment fails its copy and falls back instead of copying half a cluster.
+ */
+function removeOtherFilledTemplates(filled: string) {
+  const cacheDir = dirname(filled);
+  const pristineKey = basename(filled).replace(/^template-/, '').split('-')[0];
+  for (const name of readdirSync(cacheDir)) {
+    const match = /^(template|spare)-([0-9a-f]+)-[0-9a-f]+$/.exec(name);
+    if (!match || match[2] !== pristineKey || name === basename(filled) || name === basename(spareOf(filled))) continue;
+    const aside = join(cacheDir, `.stale-${name}-${process.pid}-${randomBytes(4).toString('hex')}`);
+    try {
+      renameSync(join(cacheDir, name), aside);
+    } catch {
+      continue;
+    }
+    rmSync(aside, { recursive: true, force: true });
+  }
+}
+
+/** A throwaway server on a data directory (a template being filled): any free port, stopped by `stop`. */
+async function startOnFreePort(
+  binaries: Binaries,
+  databaseDir: string,
+  options: { ids: { uid: number; gid: number } | null; persistent: boolean; log: (message: string) => void },
+) {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const outcome = await startServer(binaries, databaseDir, port, options);
+    if (outcome.kind === 'started') {
+      const child = outcome.child;
+      const exited = new Promise<void>((resolveExit) => {
+        if (child.exitCode !== null || child.signalCode !== null) resolveExit();
+        else child.once('exit', () => resolveExit());
+      });
+      return {
+        port,
+        async stop() {
+          child.kill('SIGINT');
+          await exited;
+        },
+      };
+    }
+    if (outcome.kind === 'locked' || attempt >= START_ATTEMPTS) {
+      throw new EmbeddedPostgresError(`could not start PostgreSQL on ${databaseDir} (${outcome.kind})`);
+    }
+  }
 }
 
 type StartOutcome =
@@ -525,7 +727,14 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const ids = root ? await postgresUserIds() : null;
   mkdirSync(dirname(databaseDir), { recursive: true });
   if (root) letPostgresUserTraverse([binaries.binDir, dirname(databaseDir)], log);
-  if (!existsSync(join(databaseDir, 'PG_VERSION'))) await createCluster(binaries, databaseDir, ids, log, options.templateCacheDir && resolve(options.templateCacheDir), options.useTemplate ?? true);
+  let makingSpare: Promise<void> | undefined;
+  if (!existsSync(join(databaseDir, 'PG_VERSION'))) {
+    ({ makingSpare } = await createCluster(binaries, databaseDir, ids, log, {
+      cacheDir: options.templateCacheDir && resolve(options.templateCacheDir),
+      useTemplate: options.useTemplate ?? true,
+      contents: options.templateContents,
+    }));
+  }
 
   let port = options.port && (await portIsFree(options.port)) ? options.port : await freePort();
   for (let attempt = 1; ; attempt++) {
@@ -540,7 +749,8 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       return owned(port, databaseDir, options, async () => {
         child.kill('SIGINT');
         const timer = setTimeout(() => child.kill('SIGQUIT'), 20_000);
-        await exited;
+        // A spare copy still under way is finished before the exit, so that the next new data directory finds it.
+        await Promise.all([exited, makingSpare]);
         clearTimeout(timer);
       });
     }

@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Db, QueryEvent } from './client.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded.js';
+import { databaseTemplateContents } from './template.js';
 
 // Both load pg, which `npm start` does not need before PostgreSQL is on its way: they are imported when used.
 const loadMigrations = () => import('./migrations.js');
@@ -31,6 +32,7 @@ export async function resolveDatabaseUrl(
     port: config.database.embeddedPort,
     persistent: true,
     useTemplate: config.database.embeddedTemplate,
+    templateContents: databaseTemplateContents(),
     onLog: (message) => log.debug({ postgres: message.trim() }, 'embedded postgres'),
   });
   log.info(

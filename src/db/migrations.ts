@@ -1,9 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { PrismaPg } from '@prisma/adapter-pg';
 import type {
   MigrationList,
@@ -12,13 +10,14 @@ import type {
   SchemaFilter,
 } from '@prisma/schema-engine-wasm/schema_engine_bg';
 import pg from 'pg';
+import { migrationsDir, prismaDir } from './prisma-files.js';
 
 export interface MigrationOptions {
   log?: (msg: string) => void;
+  /** The folder of migrations to apply; prisma/migrations by default. */
+  migrationsDir?: string;
 }
 
-const prismaDir = findPrismaDir(dirname(fileURLToPath(import.meta.url)));
-const migrationsDir = join(prismaDir, 'migrations');
 const schemaPath = join(prismaDir, 'schema.prisma');
 const lockfileName = 'migration_lock.toml';
 const migrationFileName = 'migration.sql';
@@ -35,14 +34,6 @@ const migrationLockKey = 72707370;
 
 const pgCharOid = 18;
 const pgTextOid = 25;
-
-// The project's prisma/ folder: two levels up from src/db/ and dist/db/, one more from the build `npm start` runs.
-function findPrismaDir(from: string): string {
-  for (let dir = from; dir !== dirname(dir); dir = dirname(dir)) {
-    if (existsSync(join(dir, 'prisma', 'schema.prisma'))) return join(dir, 'prisma');
-  }
-  return join(from, '..', '..', 'prisma');
-}
 
 export async function applyMigrations(databaseUrl: string, opts: MigrationOptions = {}): Promise<{ applied: string[] }> {
   return withAdvisoryLock(databaseUrl, (client) => applyPendingMigrations(databaseUrl, client, opts));
@@ -99,13 +90,42 @@ export function isEmptyMigration(sql: string): boolean {
 }
 
 async function applyPendingMigrations(databaseUrl: string, client: pg.Client, opts: MigrationOptions): Promise<{ applied: string[] }> {
-  const migrationsList = await readMigrationsList();
+  const migrationsList = await readMigrationsList(opts.migrationsDir);
+  if (await everyMigrationRecorded(databaseUrl, client, migrationsList)) return { applied: [] };
   const appliedAtOnce = await applyToEmptyDatabase(databaseUrl, client, migrationsList, opts);
   if (appliedAtOnce) return appliedAtOnce;
   return withEngine(databaseUrl, opts, async (engine) => {
     const { appliedMigrationNames } = await engine.applyMigrations({ migrationsList, filters: noFilters });
     return { applied: appliedMigrationNames };
   });
+}
+
+/**
+ * True when `_prisma_migrations` records each migration of the folder, and nothing else, as applied from the same
+ * script (checksum) and finished: a restart, or a new database copied from a template filled with these migrations.
+ * The engine would then apply nothing and report nothing, after loading its WebAssembly (most of a second). Any other
+ * state (a migration pending, failed, edited, or unknown here) goes to the engine as before, which applies, reports
+ * or refuses it in its own words.
+ */
+async function everyMigrationRecorded(databaseUrl: string, client: pg.Client, migrationsList: MigrationList): Promise<boolean> {
+  if (new URL(databaseUrl).searchParams.has('schema')) return false;
+  const checksums = new Map<string, string>();
+  for (const directory of migrationsList.migrationDirectories) {
+    const { content } = directory.migrationFile;
+    if (content.tag !== 'ok') return false;
+    checksums.set(directory.path, createHash('sha256').update(content.value).digest('hex'));
+  }
+  if (!checksums.size) return false;
+  const table = await client.query<{ exists: boolean }>(`SELECT to_regclass('_prisma_migrations') IS NOT NULL AS exists`);
+  if (!table.rows[0]?.exists) return false;
+  const { rows } = await client.query<{ migration_name: string; checksum: string; finished: boolean }>(
+    'SELECT migration_name, checksum, finished_at IS NOT NULL AS finished FROM _prisma_migrations WHERE rolled_back_at IS NULL',
+  );
+  return (
+    rows.length === checksums.size &&
+    new Set(rows.map((row) => row.migration_name)).size === checksums.size &&
+    rows.every((row) => row.finished && checksums.get(row.migration_name) === row.checksum)
+  );
 }
 
 // What the engine creates (its text), and how it records each migration: a row when the script starts, one applied
@@ -323,9 +343,9 @@ function withDatabaseName(databaseUrl: string, databaseName: string) {
 }
 
 // Reads the folder the way the Prisma CLI does, so checksums and ordering match `prisma migrate deploy`.
-async function readMigrationsList(): Promise<MigrationList> {
-  const lockfileContent = await readFile(join(migrationsDir, lockfileName), 'utf8').catch(() => null);
-  const entries = await readdir(migrationsDir, { withFileTypes: true }).catch(() => []);
+async function readMigrationsList(dir = migrationsDir): Promise<MigrationList> {
+  const lockfileContent = await readFile(join(dir, lockfileName), 'utf8').catch(() => null);
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
   const folders = entries
     .filter((entry) => entry.isDirectory())
     .map((entry) => entry.name)
@@ -335,7 +355,7 @@ async function readMigrationsList(): Promise<MigrationList> {
       path: folder,
       migrationFile: {
         path: migrationFileName,
-        content: await readFile(join(migrationsDir, folder, migrationFileName), 'utf8').then(
+        content: await readFile(join(dir, folder, migrationFileName), 'utf8').then(
           (value) => ({ tag: 'ok' as const, value }),
           (error: Error) => ({ tag: 'error' as const, value: error.message }),
         ),
@@ -343,7 +363,7 @@ async function readMigrationsList(): Promise<MigrationList> {
     })),
   );
   return {
-    baseDir: migrationsDir,
+    baseDir: dir,
     lockfile: { path: lockfileName, content: lockfileContent },
     shadowDbInitScript: '',
     migrationDirectories,

@@ -34,6 +34,17 @@ export async function retryConcurrentStart<T>(run: () => Promise<T>, attempts = 
   }
 }
 
+const QUEUE_SCHEMA = 'pgboss';
+
+/** pg-boss's own tables and functions, as a first `JobQueue.start` would create them; no queues, no workers. */
+export async function installJobQueueSchema(connectionString: string) {
+  const boss = new PgBoss({ connectionString, schema: QUEUE_SCHEMA, max: 1, schedule: false, supervise: false });
+  // Failures reach start's caller; a pool connection may still hear the server's shutdown that follows (a template).
+  boss.on('error', () => undefined);
+  await boss.start();
+  await boss.stop({ graceful: false, wait: true });
+}
+
 function isConnectionShutdown(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   return code === '57P01' || (typeof message === 'string' && /Connection terminated|terminating connection due to administrator command/.test(message));
@@ -68,7 +79,7 @@ export class JobQueue {
   ) {
     this.boss = new PgBoss({
       connectionString: options.connectionString,
-      schema: 'pgboss',
+      schema: QUEUE_SCHEMA,
       max: 4,
       schedule: options.workersEnabled,
       supervise: options.workersEnabled,
