@@ -3,6 +3,7 @@
 -- remembered from an earlier request, or a service key's read of the user) may be older than a ban; the one that
 -- counts is the one made where the credits move. A refused spend changes nothing and answers USER_GONE or
 -- USER_BANNED. Checked before the balance is locked, so it also holds for the general path a 'SLOW' answer leads to.
+-- Both functions now begin with the same steps, credit_spend_start, instead of a copy each.
 CREATE FUNCTION "credit_spender_refusal"(p_user uuid) RETURNS text
 LANGUAGE sql STABLE AS $$
   SELECT CASE
@@ -10,6 +11,24 @@ LANGUAGE sql STABLE AS $$
     WHEN u.role = 'BANNED' THEN 'USER_BANNED'
   END
   FROM (SELECT p_user AS id) wanted LEFT JOIN "User" u ON u.id = wanted.id
+$$;
+
+-- How every one-call spend starts: the user may still be served, their balance is locked, and no period is due to roll
+-- over. Answers the refusal or 'SLOW' (nothing locked that matters: the caller returns at once), or NULL and the
+-- locked balance.
+CREATE FUNCTION "credit_spend_start"(p_user uuid, p_now timestamp(3), OUT outcome text, OUT balance "CreditBalance")
+LANGUAGE plpgsql AS $$
+BEGIN
+  outcome := "credit_spender_refusal"(p_user);
+  IF outcome IS NOT NULL THEN
+    RETURN;
+  END IF;
+  SELECT * INTO balance FROM "CreditBalance" WHERE "userId" = p_user FOR UPDATE;
+  IF NOT FOUND OR (balance."nextResetAt" <= p_now
+      AND (balance."allowanceRenewsUntil" IS NULL OR balance."nextResetAt" < balance."allowanceRenewsUntil")) THEN
+    outcome := 'SLOW';
+  END IF;
+END;
 $$;
 
 CREATE OR REPLACE FUNCTION "credit_deduct"(
@@ -29,20 +48,14 @@ DECLARE
   v_entry "CreditTransaction";
   v_cost integer;
   v_drawn record;
-  v_refusal text;
+  v_start record;
 BEGIN
-  v_refusal := "credit_spender_refusal"(p_user);
-  IF v_refusal IS NOT NULL THEN
-    RETURN QUERY SELECT v_refusal, NULL::integer, NULL::integer, NULL::jsonb, NULL::jsonb;
+  SELECT * INTO v_start FROM "credit_spend_start"(p_user, p_now);
+  IF v_start.outcome IS NOT NULL THEN
+    RETURN QUERY SELECT v_start.outcome, NULL::integer, NULL::integer, NULL::jsonb, NULL::jsonb;
     RETURN;
   END IF;
-
-  SELECT * INTO v_balance FROM "CreditBalance" WHERE "userId" = p_user FOR UPDATE;
-  IF NOT FOUND OR (v_balance."nextResetAt" <= p_now
-      AND (v_balance."allowanceRenewsUntil" IS NULL OR v_balance."nextResetAt" < v_balance."allowanceRenewsUntil")) THEN
-    RETURN QUERY SELECT 'SLOW', NULL::integer, NULL::integer, NULL::jsonb, NULL::jsonb;
-    RETURN;
-  END IF;
+  v_balance := v_start.balance;
 
   IF p_key IS NOT NULL THEN
     SELECT * INTO v_entry FROM "CreditTransaction" WHERE "userId" = p_user AND "idempotencyKey" = p_key;
@@ -97,20 +110,14 @@ DECLARE
   v_hold "CreditReservation";
   v_cost integer;
   v_drawn record;
-  v_refusal text;
+  v_start record;
 BEGIN
-  v_refusal := "credit_spender_refusal"(p_user);
-  IF v_refusal IS NOT NULL THEN
-    RETURN QUERY SELECT v_refusal, NULL::integer, NULL::integer, NULL::jsonb, NULL::jsonb, NULL::jsonb;
+  SELECT * INTO v_start FROM "credit_spend_start"(p_user, p_now);
+  IF v_start.outcome IS NOT NULL THEN
+    RETURN QUERY SELECT v_start.outcome, NULL::integer, NULL::integer, NULL::jsonb, NULL::jsonb, NULL::jsonb;
     RETURN;
   END IF;
-
-  SELECT * INTO v_balance FROM "CreditBalance" WHERE "userId" = p_user FOR UPDATE;
-  IF NOT FOUND OR (v_balance."nextResetAt" <= p_now
-      AND (v_balance."allowanceRenewsUntil" IS NULL OR v_balance."nextResetAt" < v_balance."allowanceRenewsUntil")) THEN
-    RETURN QUERY SELECT 'SLOW', NULL::integer, NULL::integer, NULL::jsonb, NULL::jsonb, NULL::jsonb;
-    RETURN;
-  END IF;
+  v_balance := v_start.balance;
 
   IF p_key IS NOT NULL THEN
     SELECT * INTO v_entry FROM "CreditTransaction" WHERE "userId" = p_user AND "idempotencyKey" = p_key;
