@@ -707,3 +707,36 @@ describe('reconciliation', () => {
     expect(failed.stdout).toContain(`MISMATCH user ${userId} (tampered@example.com): balance 999, ledger sums to 10`);
   }, 60_000);
 });
+
+describe('a service hold inside a caller transaction', () => {
+  const HOLD = { operation: 'AI_TEXT_CHAT' };
+  let service: Principal;
+  beforeAll(async () => {
+    const { apiKey } = await api.services.apiKeys.create(null, { name: 'holds in a transaction', scopes: ['SPEND'] });
+    service = { kind: 'SERVICE', apiKeyId: apiKey.id };
+  });
+  const holdInTransaction = (userId: string) =>
+    api.db.prisma.$transaction((tx) => api.services.credits.reserve(service, userId, HOLD, tx));
+
+  it('is refused for a banned, a deleted or an unknown user, by the same rule as a hold in one call, and holds nothing', async () => {
+    const banned = await api.signUp('tx-hold-banned');
+    const deleted = await api.signUp('tx-hold-deleted');
+    await api.db.prisma.user.update({ where: { id: banned.userId }, data: { role: 'BANNED' } });
+    await api.db.prisma.user.update({ where: { id: deleted.userId }, data: { deletedAt: new Date() } });
+
+    await expect(holdInTransaction(banned.userId)).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+      message: 'This user is banned: their credits cannot be spent or held',
+    });
+    await expect(holdInTransaction(deleted.userId)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(holdInTransaction('00000000-0000-4000-8000-00000000dead')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(holdInTransaction('not-a-uuid')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await api.db.prisma.creditReservation.count({ where: { userId: { in: [banned.userId, deleted.userId] } } })).toBe(0);
+  });
+
+  it('is made for a user who may be served', async () => {
+    const served = await api.signUp('tx-hold-served');
+    const held = await holdInTransaction(served.userId);
+    expect(held.reservation).toMatchObject({ userId: served.userId, status: 'HELD', owner: 'SERVICE' });
+  });
+});

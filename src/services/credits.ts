@@ -442,11 +442,13 @@ export class CreditsService {
    * A service key names its user: an unknown or deleted one is not found, and a banned one cannot be charged or held,
    * as they could not spend themselves. Signed-in users were checked at sign-in.
    */
+  /** A service may spend only for a user who may be served: the rule of credit_spender_refusal, for the general path. */
   private async assertServable(principal: Principal, userId: string, db: Db | Tx = this.deps.prisma) {
     if (principal.kind !== 'SERVICE') return;
-    const user = isUuid(userId) ? await db.user.findUnique({ where: { id: userId }, select: { deletedAt: true, role: true } }) : null;
-    if (!user || user.deletedAt) throw new NotFoundError('User', userId);
-    if (user.role === 'BANNED') throw new ForbiddenError(SPENDING_FOR_BANNED_USER);
+    if (!isUuid(userId)) throw new NotFoundError('User', userId);
+    const [{ refusal }] = await db.$queryRaw<{ refusal: 'USER_GONE' | 'USER_BANNED' | null }[]>`
+      SELECT "credit_spender_refusal"(${userId}::uuid) AS refusal`;
+    if (refusal) throw await this.spenderRefusal(principal, userId, refusal);
   }
 
   /**
