@@ -120,6 +120,39 @@ describe('balances', () => {
     expect((await balanceOf(token)).usedThisPeriod).toBe(18);
   });
 
+  it('a draw the soonest-expiring grant covers comes from it alone, and a larger one from it before any later grant', async () => {
+    const { token, id, userId } = await newUser('grant-order');
+    const inTwoDays = new Date(Date.now() + 2 * 86_400_000);
+    const inTenDays = new Date(Date.now() + 10 * 86_400_000);
+    await grant(id, 20, inTenDays);
+    await grant(id, 4, inTwoDays);
+    await grant(id, 30);
+    const grants = await api.db.prisma.creditGrant.findMany({ where: { userId }, orderBy: { createdAt: 'asc' } });
+    const drawnFrom = async (key: string) => {
+      const row = await api.db.prisma.creditTransaction.findFirstOrThrow({ where: { userId, idempotencyKey: `client:deduct:${key}` } });
+      const details = row.details as { fromAllowance: number; fromGrants: { grantId: string; amount: number }[] };
+      return { fromAllowance: details.fromAllowance, fromGrants: details.fromGrants.map((draw) => [grants.findIndex((g) => g.id === draw.grantId), draw.amount]) };
+    };
+    const remaining = async () =>
+      (await api.db.prisma.creditGrant.findMany({ where: { userId }, orderBy: { createdAt: 'asc' } })).map((g) => g.remaining);
+
+    await api.graphql(DEDUCT, { input: { operation: 'UNIT', quantity: 13, idempotencyKey: 'allowance-and-one-grant' } }, token);
+    expect(await drawnFrom('allowance-and-one-grant')).toEqual({ fromAllowance: 10, fromGrants: [[1, 3]] });
+    expect(await remaining()).toEqual([20, 1, 30]);
+
+    await api.graphql(DEDUCT, { input: { operation: 'UNIT', quantity: 1, idempotencyKey: 'empties-the-soonest' } }, token);
+    expect(await drawnFrom('empties-the-soonest')).toEqual({ fromAllowance: 0, fromGrants: [[1, 1]] });
+
+    await api.graphql(DEDUCT, { input: { operation: 'UNIT', quantity: 15, idempotencyKey: 'next-soonest' } }, token);
+    expect(await drawnFrom('next-soonest')).toEqual({ fromAllowance: 0, fromGrants: [[0, 15]] });
+
+    const spanning = await api.graphql(DEDUCT, { input: { operation: 'UNIT', quantity: 8, idempotencyKey: 'spans-two' } }, token);
+    expect(spanning.body.data.deductCredits.balance).toMatchObject({ allowanceRemaining: 0, grantedRemaining: 27 });
+    expect(await drawnFrom('spans-two')).toEqual({ fromAllowance: 0, fromGrants: [[0, 5], [2, 3]] });
+    expect(await remaining()).toEqual([0, 0, 27]);
+    expect(await ledgerSum(userId)).toBe(27);
+  });
+
   it('the amount defaults to the feature cost, and admins can change costs', async () => {
     const { token } = await newUser('default-cost');
     const first = await api.graphql(DEDUCT, { input: { operation: 'AI_TEXT_CHAT' } }, token);

@@ -201,7 +201,7 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
-/** What credit_deduct and credit_reserve answer (see their migrations); a row is to_jsonb of the table's row. */
+/** What credit_spend answers (see its migration); a row is to_jsonb of the table's row. */
 interface OneCallOutcome {
   outcome: 'DONE' | 'REPLAY' | 'INSUFFICIENT' | 'PRICE' | 'SLOW' | 'USER_GONE' | 'USER_BANNED';
   available: number | null;
@@ -222,9 +222,10 @@ const reservationOwner = (principal: Principal): ReservationOwner =>
   principal.kind === 'SERVICE' ? 'SERVICE' : principal.kind === 'SYSTEM' ? 'SYSTEM' : 'USER';
 
 // Sent as prepared statements straight to the pool: they are most of what a deduction or a hold costs the database.
-const DEDUCT_IN_ONE_CALL = `SELECT * FROM credit_deduct($1::uuid, $2, $3::integer, $4::integer, $5, $6, $7::uuid, $8::jsonb, $9::timestamp)`;
-const RESERVE_IN_ONE_CALL = `SELECT * FROM credit_reserve($1::uuid, $2, $3::integer, $4::integer, $5, $6, $7::"ReservationOwner", $8::uuid,
-  $9::uuid, $10::jsonb, $11::integer, $12::timestamp)`;
+const DEDUCT_IN_ONE_CALL = `SELECT outcome, available, unit_cost, balance, entry
+  FROM credit_spend($1::uuid, $2, $3::integer, $4::integer, $5, $6, $7::uuid, $8::jsonb, $9::timestamp, false, NULL, NULL, NULL)`;
+const RESERVE_IN_ONE_CALL = `SELECT * FROM credit_spend($1::uuid, $2, $3::integer, $4::integer, $5, $6, $7::uuid, $8::jsonb, $9::timestamp,
+  true, $10::"ReservationOwner", $11::uuid, $12::integer)`;
 
 const fingerprint = (request: unknown) => createHash('sha256').update(canonicalJson(request)).digest('hex');
 
@@ -425,8 +426,8 @@ export class CreditsService {
   }
 
   /**
-   * The cost of an operation as last read here. Only the one-call movements use it, and credit_deduct and
-   * credit_reserve check it against the current cost in the statement that spends, so a stale entry costs a second
+   * The cost of an operation as last read here. Only the one-call movements use it, and credit_spend
+   * checks it against the current cost in the statement that spends, so a stale entry costs a second
    * call, never a wrong price.
    */
   private async cachedCostOf(operation: string): Promise<number> {
@@ -642,7 +643,7 @@ export class CreditsService {
   // ------------------------------------------------------------------ spending
 
   /**
-   * Runs a one-call movement (credit_deduct, credit_reserve) at the cached unit cost, and again at the current one
+   * Runs a one-call movement (credit_spend, a deduction or a hold) at the cached unit cost, and again at the current one
    * when the cost has changed since. Answers what the call did or replayed (a replayed key is checked against this
    * request), or null when it left the request to the general path with nothing changed.
    */
@@ -683,7 +684,7 @@ export class CreditsService {
   }
 
   /**
-   * Spends credits for `userId` at once: one call of credit_deduct (see its migration), which locks the balance,
+   * Spends credits for `userId` at once: one call of credit_spend (see its migration), which locks the balance,
    * replays a used key, checks the price, draws and appends the ledger row. The general path below handles what the
    * function leaves to it (a user with no account yet, a period to roll over).
    */
@@ -701,7 +702,7 @@ export class CreditsService {
       unitCost,
       key ? spendFingerprint(userId, input) : null,
       (amount, unitCost, requestHash) =>
-        preparedQuery<OneCallOutcome>(this.deps.prisma, 'credit_deduct', DEDUCT_IN_ONE_CALL, [
+        preparedQuery<OneCallOutcome>(this.deps.prisma, 'credit_spend_deduct', DEDUCT_IN_ONE_CALL, [
           userId, input.operation, unitCost, amount, key, requestHash, apiKeyId, JSON.stringify(input.details ?? {}), this.now().toISOString(),
         ]),
     );
@@ -740,7 +741,7 @@ export class CreditsService {
 
   /**
    * Takes credits out of the balance as a hold until it is confirmed, released, or expires. The hold belongs to
-   * whoever made it: only they (or an admin) can settle it. On its own it is one call of credit_reserve (see its
+   * whoever made it: only they (or an admin) can settle it. On its own it is one call of credit_spend (see its
    * migration), like a deduction; inside the caller's transaction (a generation's) it takes the general path.
    */
   async reserve(principal: Principal, userId: string, input: ReserveInput, tx?: Tx): Promise<ReservationResult> {
@@ -764,9 +765,9 @@ export class CreditsService {
       unitCost,
       key ? holdFingerprint(userId, input, ttl) : null,
       (amount, unitCost, requestHash) =>
-        preparedQuery<ReserveOutcome>(this.deps.prisma, 'credit_reserve', RESERVE_IN_ONE_CALL, [
-          userId, input.operation, unitCost, amount, key, requestHash, reservationOwner(principal), apiKeyId,
-          input.generationId ?? null, JSON.stringify(input.details ?? {}), ttl, this.now().toISOString(),
+        preparedQuery<ReserveOutcome>(this.deps.prisma, 'credit_spend_reserve', RESERVE_IN_ONE_CALL, [
+          userId, input.operation, unitCost, amount, key, requestHash, apiKeyId, JSON.stringify(input.details ?? {}),
+          this.now().toISOString(), reservationOwner(principal), input.generationId ?? null, ttl,
         ]),
     );
     if (!result) return this.reserveLocked(principal, userId, input, { amount: await this.priceOf(principal, input), ttl, key });
