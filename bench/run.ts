@@ -84,10 +84,19 @@ interface Reference {
   postgresCpuMsPerTransaction: number | null;
 }
 
-async function pgbench(serverUrl: string, postmaster: number | null, admin: pg.Client): Promise<Partial<Record<Ceiling, Reference>> | string> {
+/**
+ * pgbench's own database on the server under test, initialised once; `measure` runs one mode for as long as a
+ * scenario runs. A string (the reason) when pgbench is not installed.
+ */
+async function pgbench(
+  serverUrl: string,
+  postmaster: number | null,
+  admin: pg.Client,
+): Promise<{ measure: (ceiling: Ceiling) => Promise<Reference | null>; drop: () => Promise<unknown> } | string> {
   if (!existsSync(PGBENCH)) return `${PGBENCH} is not installed: no pgbench reference in this run (ratios are left out)`;
   const database = `pgbench_${randomBytes(4).toString('hex')}`;
   await admin.query(`CREATE DATABASE ${database}`);
+  const drop = () => admin.query(`DROP DATABASE ${database} WITH (FORCE)`);
   const url = new URL(serverUrl);
   const env = {
     ...process.env,
@@ -97,30 +106,28 @@ async function pgbench(serverUrl: string, postmaster: number | null, admin: pg.C
     PGPASSWORD: decodeURIComponent(url.password),
     PGDATABASE: database,
   };
-  const references: Partial<Record<Ceiling, Reference>> = {};
   try {
     await run(PGBENCH, ['-i', '-s', '2', '-q'], { env });
-    for (const mode of ['-S', '-N'] as const) {
-      const before = postgresCpuMs(postmaster);
-      const { stdout, stderr } = await run(PGBENCH, [mode, '-c', '50', '-j', '2', '-T', String(Math.max(SECONDS, 8)), '-n'], { env });
-      const after = postgresCpuMs(postmaster);
-      const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(stdout)?.[1]);
-      const transactions = Number(/number of transactions actually processed: (\d+)/.exec(stdout)?.[1]);
-      if (!tps || !transactions) {
-        // On a saturated machine 50 connections can take the whole run to open: say so and go on without a ratio.
-        progress(`pgbench ${mode} completed no transaction in ${Math.max(SECONDS, 8)} s${stderr ? ` (${stderr.trim().split('\n').pop()})` : ''}\n`);
-        continue;
-      }
-      references[`pgbench ${mode}`] = {
-        tps,
-        postgresCpuMsPerTransaction: before !== null && after !== null && transactions ? (after - before) / transactions : null,
-      };
-      progress(`pgbench ${mode}: ${Math.round(tps)} tps\n`);
-    }
-  } finally {
-    await admin.query(`DROP DATABASE ${database} WITH (FORCE)`);
+  } catch (error) {
+    await drop();
+    throw error;
   }
-  return references;
+  const measure = async (ceiling: Ceiling): Promise<Reference | null> => {
+    const mode = ceiling === 'pgbench -S' ? '-S' : '-N';
+    const before = postgresCpuMs(postmaster);
+    const { stdout, stderr } = await run(PGBENCH, [mode, '-c', '50', '-j', '2', '-T', String(Math.max(SECONDS, 8)), '-n'], { env });
+    const after = postgresCpuMs(postmaster);
+    const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(stdout)?.[1]);
+    const transactions = Number(/number of transactions actually processed: (\d+)/.exec(stdout)?.[1]);
+    if (!tps || !transactions) {
+      // On a saturated machine 50 connections can take the whole run to open: say so and go on without a ratio.
+      progress(`pgbench ${mode} completed no transaction in ${Math.max(SECONDS, 8)} s${stderr ? ` (${stderr.trim().split('\n').pop()})` : ''}\n`);
+      return null;
+    }
+    progress(`pgbench ${mode}: ${Math.round(tps)} tps\n`);
+    return { tps, postgresCpuMsPerTransaction: before !== null && after !== null ? (after - before) / transactions : null };
+  };
+  return { measure, drop };
 }
 
 // ------------------------------------------------------------------ checks after the scenarios that move credits
@@ -245,27 +252,36 @@ async function main() {
   const problems: string[] = [];
   const notes: string[] = [];
 
-  let references: Partial<Record<Ceiling, Reference>> = {};
+  // This machine's speed drifts over a whole run, so each ratio is to its ceiling measured just before its scenario.
+  // The first measurement of each is also shown in a row of its own.
+  let measureCeiling: ((ceiling: Ceiling) => Promise<Reference | null>) | null = null;
+  let dropCeilingDatabase: (() => Promise<unknown>) | null = null;
   if (selected.some((scenario) => scenario.ceiling) || wanted('pgbench')) {
-    const measured = await pgbench(serverUrl, postmaster, admin);
-    if (typeof measured === 'string') notes.push(measured);
-    else references = measured;
-    for (const ceiling of ['pgbench -S', 'pgbench -N'] as const) {
-      if (typeof measured !== 'string' && !references[ceiling]) notes.push(`${ceiling} completed no transaction: no ratio to it in this run`);
-    }
-    for (const [name, reference] of Object.entries(references)) {
-      rows.push({
-        scenario: name,
-        'req/s': Math.round(reference.tps),
-        'p50 ms': null,
-        'p99 ms': null,
-        'SQL/req': name === 'pgbench -S' ? 1 : 5,
-        'server CPU ms/req': null,
-        'PG CPU ms/req': round(reference.postgresCpuMsPerTransaction, 3),
-        ratio: null,
-        target: null,
-        met: null,
-      });
+    const reference = await pgbench(serverUrl, postmaster, admin);
+    if (typeof reference === 'string') notes.push(reference);
+    else {
+      measureCeiling = reference.measure;
+      dropCeilingDatabase = reference.drop;
+      cleanups.push(reference.drop);
+      for (const ceiling of ['pgbench -S', 'pgbench -N'] as const) {
+        const measured = await reference.measure(ceiling);
+        if (!measured) {
+          notes.push(`${ceiling} completed no transaction in its first run`);
+          continue;
+        }
+        rows.push({
+          scenario: ceiling,
+          'req/s': Math.round(measured.tps),
+          'p50 ms': null,
+          'p99 ms': null,
+          'SQL/req': ceiling === 'pgbench -S' ? 1 : 5,
+          'server CPU ms/req': null,
+          'PG CPU ms/req': round(measured.postgresCpuMsPerTransaction, 3),
+          ratio: null,
+          target: null,
+          met: null,
+        });
+      }
     }
   }
 
@@ -364,8 +380,8 @@ async function main() {
   for (const scenario of selected) {
     // The first requests of a kind pay for compiling query plans and warming the JIT; they are not measured.
     await measure(scenario, `${scenario.name} warm-up`, { seconds: WARM_UP_SECONDS });
+    const reference = scenario.ceiling && measureCeiling ? await measureCeiling(scenario.ceiling.of) : null;
     const peak = await measure(scenario, scenario.name);
-    const reference = scenario.ceiling ? references[scenario.ceiling.of] : undefined;
     const ratio = reference ? peak.result.requests.average / reference.tps : null;
     rows.push({
       scenario: scenario.name,
@@ -375,7 +391,7 @@ async function main() {
       'SQL/req': round(peak.perRequest.statements),
       'server CPU ms/req': round(peak.perRequest.server, 3),
       'PG CPU ms/req': round(peak.perRequest.postgres, 3),
-      ratio: ratio === null ? null : `${percent(ratio)} of ${scenario.ceiling!.of}`,
+      ratio: ratio === null ? null : `${percent(ratio)} of ${scenario.ceiling!.of} at ${Math.round(reference!.tps)} tps`,
       target: scenario.ceiling ? `>= ${percent(scenario.ceiling.target)}` : null,
       met: ratio === null ? null : ratio >= scenario.ceiling!.target,
     });
@@ -402,6 +418,7 @@ async function main() {
   await prisma.$disconnect();
   await db.end();
   await admin.query(`DROP DATABASE ${database} WITH (FORCE)`);
+  await dropCeilingDatabase?.();
   await admin.end();
   await embedded?.stop();
   if (embedded) rmSync(dir, { recursive: true, force: true });

@@ -69,6 +69,8 @@ export const ImageGenerationNode = builder.prismaNode('ImageGeneration', {
   // Another user's or a deleted generation reads as missing, through node(id) as much as imageGeneration(id).
   findUnique: (id, context) => ({ id, userId: viewerIdOrNone(context), deletedAt: null }),
   authScopes: (generation, context) => isOwnerOrAdmin(generation.userId, context),
+  // Checked once per generation as it is returned, instead of before each of its fields resolves.
+  runScopesOnType: true,
   fields: (t) => ({
     type: t.expose('type', { description: 'What kind of work it does', type: GenerationTypeEnum }),
     status: t.expose('status', { description: 'Where it stands; poll until COMPLETED or FAILED', type: GenerationStatusEnum }),
