@@ -61,6 +61,8 @@ function buildOptions(outdir) {
     entryPoints: [join(sourceDir, 'main.ts')],
     outdir,
     bundle: true,
+    // What main.ts imports dynamically becomes chunks of its own, so PostgreSQL starts before the rest is loaded.
+    splitting: true,
     external: UNBUNDLED,
     // Bundled CommonJS packages require Node's own modules, which an ES module has no `require` for.
     banner: { js: "import { createRequire as createRequireOfBundle } from 'node:module'; const require = createRequireOfBundle(import.meta.url);" },
