@@ -3,8 +3,9 @@
  * `npm start`: the service from src/, run as plain JavaScript in this process.
  *
  * tsx's loader hooks cost every start about a second of CPU (each import goes through them, also those of
- * node_modules); esbuild, which tsx itself depends on, bundles src/ with the packages it imports into one file, which
- * Node loads in a fraction of the time it takes to find, read and compile some 1,700 modules one by one. What cannot be
+ * node_modules); esbuild, which tsx itself depends on, bundles src/ with the packages it imports into an entry file and
+ * the chunks main.ts imports later, which Node loads in a fraction of the time it takes to find, read and compile some
+ * 1,700 modules one by one. What cannot be
  * bundled (native addons, WebAssembly loaded by path, the embedded PostgreSQL's binaries) stays a package. A build is
  * kept under .build/, named by a hash of the sources' contents, the installed packages and what else decides the
  * output, so a start after any edit or install builds again and never runs stale code, and starts without edits reuse
