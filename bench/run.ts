@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
+import { constants as perf, PerformanceObserver } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
@@ -70,6 +71,24 @@ async function profiled<T>(label: string, measured: () => Promise<T>): Promise<T
     writeFileSync(join(PROFILE_DIR, `${label.replace(/[^\w.-]+/g, '-')}.cpuprofile`), JSON.stringify(profile));
     session.disconnect();
   }
+}
+
+/**
+ * The server's garbage collections, as its main thread saw them: a full (mark-compact) collection stops every request
+ * in flight, so a paced run's p99 is read next to how many it had and the longest pause.
+ */
+const collections: { major: boolean; ms: number }[] = [];
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    const { kind } = (entry as unknown as { detail: { kind: number } }).detail;
+    collections.push({ major: kind === perf.NODE_PERFORMANCE_GC_MAJOR, ms: entry.duration });
+  }
+}).observe({ entryTypes: ['gc'] });
+
+function collectionsSince(index: number) {
+  const since = collections.slice(index);
+  const major = since.filter((collection) => collection.major);
+  return { full: major.length, longestMs: Math.max(0, ...since.map((collection) => collection.ms)) };
 }
 
 const serverCpuMs = () => {
@@ -350,7 +369,7 @@ async function main() {
     const connections = scenario.connections ?? CONNECTIONS;
     const context = { ...shared, keyPrefix: `${shared.keyPrefix}-${++runs}` };
     const totalsBefore = scenario.moves ? await balanceTotals(db) : new Map<string, number>();
-    const before = { statements: statements(), served, server: serverCpuMs(), postgres: postgresCpuMs(postmaster) };
+    const before = { statements: statements(), served, server: serverCpuMs(), postgres: postgresCpuMs(postmaster), collections: collections.length };
     progress(`${label} (${seconds} s, ${connections} connections${rate ? `, ${rate} req/s` : ''})… `);
     const result = await profiled(label, () => runLoad({ address, scenario: scenario.name, context, seconds, connections, rate }));
     // autocannon stops at the deadline with requests still in flight; they finish before the counters are read.
@@ -374,6 +393,7 @@ async function main() {
         server: (serverCpuMs() - before.server) / requests,
         postgres: before.postgres !== null && postgresAfter !== null ? (postgresAfter - before.postgres) / requests : null,
       },
+      collections: collectionsSince(before.collections),
     };
   };
 
@@ -391,6 +411,8 @@ async function main() {
       'SQL/req': round(peak.perRequest.statements),
       'server CPU ms/req': round(peak.perRequest.server, 3),
       'PG CPU ms/req': round(peak.perRequest.postgres, 3),
+      'full GCs': peak.collections.full,
+      'longest GC ms': round(peak.collections.longestMs, 1),
       ratio: ratio === null ? null : `${percent(ratio)} of ${scenario.ceiling!.of} at ${Math.round(reference!.tps)} tps`,
       target: scenario.ceiling ? `>= ${percent(scenario.ceiling.target)}` : null,
       met: ratio === null ? null : ratio >= scenario.ceiling!.target,
@@ -406,6 +428,8 @@ async function main() {
         'SQL/req': round(paced.perRequest.statements),
         'server CPU ms/req': round(paced.perRequest.server, 3),
         'PG CPU ms/req': round(paced.perRequest.postgres, 3),
+        'full GCs': paced.collections.full,
+        'longest GC ms': round(paced.collections.longestMs, 1),
         ratio: null,
         target: `p99 < ${scenario.paced.p99Ms} ms`,
         met: paced.result.latency.p99 < scenario.paced.p99Ms,
