@@ -3,7 +3,7 @@
  * by side with pgbench on the same server, so the figures are ratios that hold on a noisy machine. Every answer is
  * checked; after the scenarios that move credits the ledger is checked too. Any wrong answer exits non-zero.
  *
- *   npm run bench                          # everything, ~2.5 minutes
+ *   npm run bench                          # everything, ~6.5 minutes (3 without the background scenarios)
  *   BENCH_SECONDS=4 npm run bench -- viewer deduct-hot-user
  *   npm run bench -- --json                # machine-readable results on stdout
  *   BENCH_CPU_PROFILE_DIR=.data/profiles npm run bench -- viewer   # the server's CPU profile of each measured run
