@@ -397,6 +397,17 @@ async function main() {
     };
   };
 
+  const measuredColumns = ({ result, perRequest, collections: gc }: Awaited<ReturnType<typeof measure>>) => ({
+    'req/s': Math.round(result.requests.average),
+    'p50 ms': result.latency.p50,
+    'p99 ms': result.latency.p99,
+    'SQL/req': round(perRequest.statements),
+    'server CPU ms/req': round(perRequest.server, 3),
+    'PG CPU ms/req': round(perRequest.postgres, 3),
+    'full GCs': gc.full,
+    'longest GC ms': round(gc.longestMs, 1),
+  });
+
   for (const scenario of selected) {
     // The first requests of a kind pay for compiling query plans and warming the JIT; they are not measured.
     await measure(scenario, `${scenario.name} warm-up`, { seconds: WARM_UP_SECONDS });
@@ -405,14 +416,7 @@ async function main() {
     const ratio = reference ? peak.result.requests.average / reference.tps : null;
     rows.push({
       scenario: scenario.name,
-      'req/s': Math.round(peak.result.requests.average),
-      'p50 ms': peak.result.latency.p50,
-      'p99 ms': peak.result.latency.p99,
-      'SQL/req': round(peak.perRequest.statements),
-      'server CPU ms/req': round(peak.perRequest.server, 3),
-      'PG CPU ms/req': round(peak.perRequest.postgres, 3),
-      'full GCs': peak.collections.full,
-      'longest GC ms': round(peak.collections.longestMs, 1),
+      ...measuredColumns(peak),
       ratio: ratio === null ? null : `${percent(ratio)} of ${scenario.ceiling!.of} at ${Math.round(reference!.tps)} tps`,
       target: scenario.ceiling ? `>= ${percent(scenario.ceiling.target)}` : null,
       met: ratio === null ? null : ratio >= scenario.ceiling!.target,
@@ -422,14 +426,7 @@ async function main() {
       const paced = await measure(scenario, `${scenario.name} at ${percent(scenario.paced.share)} of peak`, { rate });
       rows.push({
         scenario: `${scenario.name} @${Math.round(scenario.paced.share * 100)}%`,
-        'req/s': Math.round(paced.result.requests.average),
-        'p50 ms': paced.result.latency.p50,
-        'p99 ms': paced.result.latency.p99,
-        'SQL/req': round(paced.perRequest.statements),
-        'server CPU ms/req': round(paced.perRequest.server, 3),
-        'PG CPU ms/req': round(paced.perRequest.postgres, 3),
-        'full GCs': paced.collections.full,
-        'longest GC ms': round(paced.collections.longestMs, 1),
+        ...measuredColumns(paced),
         ratio: null,
         target: `p99 < ${scenario.paced.p99Ms} ms`,
         met: paced.result.latency.p99 < scenario.paced.p99Ms,
