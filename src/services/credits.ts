@@ -262,33 +262,20 @@ class LockedAccount {
     return available(this.balance);
   }
 
-  /** Takes `amount` from the allowance first, then from grants soonest-expiring first. */
+  /**
+   * Takes `amount` from the allowance first, then from grants soonest-expiring first. The rule is credit_draw's, the
+   * SQL function the one-call spend uses too, so both paths take credits in the same order; it also locks the grants
+   * it reads and writes the balance, all in one statement.
+   */
   async draw(amount: number): Promise<Draw> {
-    if (this.available < amount) throw new InsufficientCreditsError(amount, this.available);
-    const fromAllowance = Math.min(this.balance.allowanceRemaining, amount);
-    let rest = amount - fromAllowance;
-    const fromGrants: GrantDraw[] = [];
-    if (rest > 0) {
-      const grants = await this.tx.$queryRaw<{ id: string; remaining: number }[]>`
-        SELECT id, remaining FROM "CreditGrant"
-        WHERE "userId" = ${this.userId}::uuid AND remaining > 0 AND "expiredAt" IS NULL
-          AND ("expiresAt" IS NULL OR "expiresAt" > ${this.now})
-        ORDER BY "expiresAt" ASC NULLS LAST, "createdAt" ASC
-        FOR UPDATE`;
-      for (const grant of grants) {
-        if (rest === 0) break;
-        const take = Math.min(grant.remaining, rest);
-        fromGrants.push({ grantId: grant.id, amount: take });
-        rest -= take;
-      }
-      // grantedRemaining counts a grant that is past its expiry but not yet written off.
-      if (rest > 0) throw new InsufficientCreditsError(amount, this.available - rest);
-      for (const { grantId, amount: take } of fromGrants) {
-        await this.tx.creditGrant.update({ where: { id: grantId }, data: { remaining: { decrement: take } } });
-      }
-    }
-    await this.move({ allowance: -fromAllowance, granted: -(amount - fromAllowance) });
-    return { fromAllowance, fromGrants };
+    const [result] = await this.tx.$queryRaw<{ draw: Draw | null; balance: Record<string, unknown> | null; spendable: number }[]>`
+      SELECT drawn.draw, to_jsonb(drawn.balance_after) AS balance, drawn.spendable
+      FROM "CreditBalance" locked, credit_draw(locked, ${amount}::integer, ${this.now.toISOString()}::timestamp) drawn
+      WHERE locked."userId" = ${this.userId}::uuid`;
+    // grantedRemaining counts a grant that is past its expiry but not yet written off, so spendable can be less.
+    if (!result?.draw || !result.balance) throw new InsufficientCreditsError(amount, result?.spendable ?? this.available);
+    this.balance = balanceRow(result.balance);
+    return result.draw;
   }
 
   /**
