@@ -121,7 +121,9 @@ export async function preparedQuery<Row extends object>(prisma: Db, name: string
   const observe = queryObservers.get(prisma);
   if (!observe) return (await pool.query<Row>(query)).rows;
   const started = performance.now();
-  const { rows } = await pool.query<Row>(query);
-  observe({ query: text, durationMs: performance.now() - started });
-  return rows;
+  try {
+    return (await pool.query<Row>(query)).rows;
+  } finally {
+    observe({ query: text, durationMs: performance.now() - started });
+  }
 }

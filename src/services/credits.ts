@@ -11,7 +11,7 @@ import type {
   Tier,
   User,
 } from '../generated/prisma/client.js';
-import { preparedQuery, type Db, type Tx } from '../db/client.js';
+import type { Db, Tx } from '../db/client.js';
 import { rowFromJson } from '../db/rows.js';
 import type { Logger } from '../logger.js';
 import { recordAdminAction } from './audit.js';
@@ -29,6 +29,7 @@ import {
 import { isUuid } from './ids.js';
 import { auditReason, idempotencyKey, integerBetween, jsonObjectOfAtMost, parseInput } from './validation.js';
 import type { RateLimiter } from './rate-limit.js';
+import { SpendBatches, type SpendBatchesOptions, type SpendOutcome } from './spend-batches.js';
 
 export const DEFAULT_ALLOWANCE: Record<Tier, number> = { FREE: 10, PLUS: 100, PRO: 1000 };
 export const DEFAULT_FEATURE_COSTS: Record<string, { cost: number; description: string }> = {
@@ -51,6 +52,7 @@ export interface CreditsServiceDeps {
   now?: () => Date;
   /** A spend found its signed-in user banned or deleted: whatever this instance remembers of them is stale. */
   onSpenderRefused?: (userId: string) => void;
+  spendBatches?: SpendBatchesOptions;
 }
 
 const SPENDING_FOR_BANNED_USER = 'This user is banned: their credits cannot be spent or held';
@@ -201,31 +203,12 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
-/** What credit_spend answers (see its migration); a row is to_jsonb of the table's row. */
-interface OneCallOutcome {
-  outcome: 'DONE' | 'REPLAY' | 'INSUFFICIENT' | 'PRICE' | 'SLOW' | 'USER_GONE' | 'USER_BANNED';
-  available: number | null;
-  unit_cost: number | null;
-  balance: Record<string, unknown> | null;
-  entry: Record<string, unknown> | null;
-}
-
-interface ReserveOutcome extends OneCallOutcome {
-  reservation: Record<string, unknown> | null;
-}
-
 const balanceRow = (json: Record<string, unknown>) => rowFromJson<CreditBalance>('CreditBalance', json);
 const ledgerRow = (json: Record<string, unknown>) => rowFromJson<CreditTransaction>('CreditTransaction', json);
 const reservationRow = (json: Record<string, unknown>) => rowFromJson<CreditReservation>('CreditReservation', json);
 
 const reservationOwner = (principal: Principal): ReservationOwner =>
   principal.kind === 'SERVICE' ? 'SERVICE' : principal.kind === 'SYSTEM' ? 'SYSTEM' : 'USER';
-
-// Sent as prepared statements straight to the pool: they are most of what a deduction or a hold costs the database.
-const DEDUCT_IN_ONE_CALL = `SELECT outcome, available, unit_cost, balance, entry
-  FROM credit_spend($1::uuid, $2, $3::integer, $4::integer, $5, $6, $7::uuid, $8::jsonb, $9::timestamp, false, NULL, NULL, NULL)`;
-const RESERVE_IN_ONE_CALL = `SELECT * FROM credit_spend($1::uuid, $2, $3::integer, $4::integer, $5, $6, $7::uuid, $8::jsonb, $9::timestamp,
-  true, $10::"ReservationOwner", $11::uuid, $12::integer)`;
 
 const fingerprint = (request: unknown) => createHash('sha256').update(canonicalJson(request)).digest('hex');
 
@@ -370,10 +353,12 @@ export class CreditsService {
   private readonly now: () => Date;
   private readonly spendInput: ReturnType<typeof spendInputSchema>;
   private readonly unitCosts = new Map<string, number>();
+  private readonly spends: SpendBatches;
 
   constructor(private readonly deps: CreditsServiceDeps) {
     this.now = deps.now ?? (() => new Date());
     this.spendInput = spendInputSchema(deps.config.detailsMaxBytes);
+    this.spends = new SpendBatches(deps.prisma, deps.spendBatches ?? { inFlight: 2, batchSize: 32 });
   }
 
   // ------------------------------------------------------------------ validation
@@ -634,18 +619,18 @@ export class CreditsService {
    * when the cost has changed since. Answers what the call did or replayed (a replayed key is checked against this
    * request), or null when it left the request to the general path with nothing changed.
    */
-  private async inOneCall<T extends OneCallOutcome>(
+  private async inOneCall(
     principal: Principal,
     userId: string,
     input: SpendInput,
     cachedUnitCost: number,
     requestHash: string | null,
-    call: (amount: number, unitCost: number, requestHash: string | null) => Promise<T[]>,
-  ): Promise<T | null> {
+    call: (amount: number, unitCost: number, requestHash: string | null) => Promise<SpendOutcome>,
+  ): Promise<SpendOutcome | null> {
     let unitCost = cachedUnitCost;
     for (let attempt = 0; ; attempt++) {
       const amount = this.priceFrom(input, unitCost);
-      const [result] = await call(amount, unitCost, requestHash);
+      const result = await call(amount, unitCost, requestHash);
       switch (result.outcome) {
         case 'DONE':
           return result;
@@ -689,9 +674,10 @@ export class CreditsService {
       unitCost,
       key ? spendFingerprint(userId, input) : null,
       (amount, unitCost, requestHash) =>
-        preparedQuery<OneCallOutcome>(this.deps.prisma, 'credit_spend_deduct', DEDUCT_IN_ONE_CALL, [
-          userId, input.operation, unitCost, amount, key, requestHash, apiKeyId, JSON.stringify(input.details ?? {}), this.now().toISOString(),
-        ]),
+        this.spends.spend({
+          user: userId, operation: input.operation, unit_cost: unitCost, amount, key, hash: requestHash, api_key: apiKeyId,
+          details: input.details ?? {}, now: this.now().toISOString(), hold: false, owner: null, generation: null, ttl_seconds: null,
+        }),
     );
     if (!result) return this.deductLocked(principal, userId, input, key);
     return { transaction: ledgerRow(result.entry!), balance: balanceRow(result.balance!), replayed: result.outcome === 'REPLAY' };
@@ -752,10 +738,11 @@ export class CreditsService {
       unitCost,
       key ? holdFingerprint(userId, input, ttl) : null,
       (amount, unitCost, requestHash) =>
-        preparedQuery<ReserveOutcome>(this.deps.prisma, 'credit_spend_reserve', RESERVE_IN_ONE_CALL, [
-          userId, input.operation, unitCost, amount, key, requestHash, apiKeyId, JSON.stringify(input.details ?? {}),
-          this.now().toISOString(), reservationOwner(principal), input.generationId ?? null, ttl,
-        ]),
+        this.spends.spend({
+          user: userId, operation: input.operation, unit_cost: unitCost, amount, key, hash: requestHash, api_key: apiKeyId,
+          details: input.details ?? {}, now: this.now().toISOString(), hold: true, owner: reservationOwner(principal),
+          generation: input.generationId ?? null, ttl_seconds: ttl,
+        }),
     );
     if (!result) return this.reserveLocked(principal, userId, input, { amount: await this.priceOf(principal, input), ttl, key });
     return {
