@@ -220,4 +220,62 @@ describe('credit invariants over random sequences of legal calls', () => {
       { numRuns: Math.ceil(RUNS / 2), seed: SEED },
     );
   }, 120_000);
+
+  it('spends sent at once, which go to the database together, keep every invariant and spend a key once', async () => {
+    let together = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            user: fc.integer({ min: 0, max: 2 }),
+            operation,
+            quantity: fc.integer({ min: 1, max: 6 }),
+            key: fc.option(fc.constantFrom('x', 'y'), { nil: null }),
+            hold: fc.boolean(),
+          }),
+          { minLength: 2, maxLength: 24 },
+        ),
+        async (calls) => {
+          const users = await Promise.all(
+            [0, 1, 2].map(async () => {
+              const { userId } = await api.signUp(`burst-${++userCounter}`);
+              await api.services.credits.grantBy({ kind: 'ADMIN', userId: adminId }, userId, { amount: 20, reason: 'burst' });
+              return userId;
+            }),
+          );
+          api.db.queries.length = 0;
+          const answers = await Promise.all(
+            calls.map((call) => {
+              const userId = users[call.user];
+              const input = { operation: call.operation, quantity: call.quantity, idempotencyKey: call.key };
+              const principal: Principal = { kind: 'USER', userId };
+              const movement = call.hold
+                ? api.services.credits.reserve(principal, userId, input).then((held) => ({ replayed: held.replayed }))
+                : api.services.credits.deduct(principal, userId, input).then((spent) => ({ replayed: spent.replayed }));
+              return movement.catch((error) => {
+                if (!(error instanceof DomainError)) throw error;
+                return null;
+              });
+            }),
+          );
+          together += api.db.queries.filter((query) => query.includes('credit_spend_many(')).length;
+          for (const userId of users) {
+            await assertInvariants(userId);
+            // Each key of a kind moved credits at most once, however many of its calls shared a statement.
+            const keyed = await api.db.prisma.creditTransaction.groupBy({
+              by: ['idempotencyKey'],
+              where: { userId, kind: 'USAGE', idempotencyKey: { not: null } },
+              _count: true,
+            });
+            expect(keyed.every((row) => row._count === 1)).toBe(true);
+          }
+          const moved = await api.db.prisma.creditTransaction.count({ where: { userId: { in: users }, kind: 'USAGE' } });
+          expect(answers.filter((answer) => answer && !answer.replayed)).toHaveLength(moved);
+        },
+      ),
+      { numRuns: Math.ceil(RUNS / 2), seed: SEED },
+    );
+    // Calls made in one tick wait for the two statement slots: most runs send some of them together.
+    expect(together).toBeGreaterThan(0);
+  }, 120_000);
 });
