@@ -73,10 +73,13 @@ export class SpendBatches {
     while (this.running < this.options.inFlight && this.waiting.length > 0) {
       const batch = this.waiting.splice(0, this.options.batchSize);
       this.running++;
-      void this.send(batch).finally(() => {
-        this.running--;
-        this.sendWaiting();
-      });
+      void this.send(batch)
+        // Settling an answered spend again does nothing: this reaches only the ones still waiting.
+        .catch((error: unknown) => batch.forEach((waiting) => waiting.reject(error)))
+        .finally(() => {
+          this.running--;
+          this.sendWaiting();
+        });
     }
   }
 
