@@ -29,7 +29,7 @@ import {
 import { isUuid } from './ids.js';
 import { auditReason, idempotencyKey, integerBetween, jsonObjectOfAtMost, parseInput } from './validation.js';
 import type { RateLimiter } from './rate-limit.js';
-import { SpendBatches, type SpendBatchesOptions, type SpendOutcome } from './spend-batches.js';
+import { SpendBatches, type SpendOutcome } from './spend-batches.js';
 
 export const DEFAULT_ALLOWANCE: Record<Tier, number> = { FREE: 10, PLUS: 100, PRO: 1000 };
 export const DEFAULT_FEATURE_COSTS: Record<string, { cost: number; description: string }> = {
@@ -52,7 +52,6 @@ export interface CreditsServiceDeps {
   now?: () => Date;
   /** A spend found its signed-in user banned or deleted: whatever this instance remembers of them is stale. */
   onSpenderRefused?: (userId: string) => void;
-  spendBatches?: SpendBatchesOptions;
 }
 
 const SPENDING_FOR_BANNED_USER = 'This user is banned: their credits cannot be spent or held';
@@ -358,7 +357,8 @@ export class CreditsService {
   constructor(private readonly deps: CreditsServiceDeps) {
     this.now = deps.now ?? (() => new Date());
     this.spendInput = spendInputSchema(deps.config.detailsMaxBytes);
-    this.spends = new SpendBatches(deps.prisma, deps.spendBatches ?? { inFlight: 2, batchSize: 32 });
+    // Two, not one: a batch waiting on one user's lock then holds up half of this instance's spends, not all of them.
+    this.spends = new SpendBatches(deps.prisma, { inFlight: 2, batchSize: 32 });
   }
 
   // ------------------------------------------------------------------ validation
