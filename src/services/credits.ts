@@ -29,7 +29,7 @@ import {
 import { isUuid } from './ids.js';
 import { auditReason, idempotencyKey, integerBetween, jsonObjectOfAtMost, parseInput } from './validation.js';
 import type { RateLimiter } from './rate-limit.js';
-import { SpendBatches, type SpendOutcome } from './spend-batches.js';
+import { SpendBatches, type SpendCall, type SpendOutcome } from './spend-batches.js';
 
 export const DEFAULT_ALLOWANCE: Record<Tier, number> = { FREE: 10, PLUS: 100, PRO: 1000 };
 export const DEFAULT_FEATURE_COSTS: Record<string, { cost: number; description: string }> = {
@@ -205,6 +205,10 @@ function canonicalJson(value: unknown): string {
 const balanceRow = (json: Record<string, unknown>) => rowFromJson<CreditBalance>('CreditBalance', json);
 const ledgerRow = (json: Record<string, unknown>) => rowFromJson<CreditTransaction>('CreditTransaction', json);
 const reservationRow = (json: Record<string, unknown>) => rowFromJson<CreditReservation>('CreditReservation', json);
+
+/** What a hold adds to a spend's arguments; a deduction has none of it. */
+type HoldArguments = Pick<SpendCall, 'hold' | 'owner' | 'generation' | 'ttl_seconds'>;
+const NOT_A_HOLD: HoldArguments = { hold: false, owner: null, generation: null, ttl_seconds: null };
 
 const reservationOwner = (principal: Principal): ReservationOwner =>
   principal.kind === 'SERVICE' ? 'SERVICE' : principal.kind === 'SYSTEM' ? 'SYSTEM' : 'USER';
@@ -624,13 +628,17 @@ export class CreditsService {
     userId: string,
     input: SpendInput,
     cachedUnitCost: number,
-    requestHash: string | null,
-    call: (amount: number, unitCost: number, requestHash: string | null) => Promise<SpendOutcome>,
+    spend: { key: string | null; requestHash: string | null; hold: HoldArguments },
   ): Promise<SpendOutcome | null> {
+    const { key, requestHash, hold } = spend;
     let unitCost = cachedUnitCost;
     for (let attempt = 0; ; attempt++) {
       const amount = this.priceFrom(input, unitCost);
-      const result = await call(amount, unitCost, requestHash);
+      const result = await this.spends.spend({
+        user: userId, operation: input.operation, unit_cost: unitCost, amount, key, hash: requestHash,
+        api_key: principal.kind === 'SERVICE' ? principal.apiKeyId : null, details: input.details ?? {},
+        now: this.now().toISOString(), ...hold,
+      });
       switch (result.outcome) {
         case 'DONE':
           return result;
@@ -666,19 +674,11 @@ export class CreditsService {
     const key = clientKeyFor(principal, 'deduct', input.idempotencyKey);
     await this.deps.rateLimiter.consume(`credits:${userId}`);
     if (!isUuid(userId)) throw new NotFoundError('User', userId);
-    const apiKeyId = principal.kind === 'SERVICE' ? principal.apiKeyId : null;
-    const result = await this.inOneCall(
-      principal,
-      userId,
-      input,
-      unitCost,
-      key ? spendFingerprint(userId, input) : null,
-      (amount, unitCost, requestHash) =>
-        this.spends.spend({
-          user: userId, operation: input.operation, unit_cost: unitCost, amount, key, hash: requestHash, api_key: apiKeyId,
-          details: input.details ?? {}, now: this.now().toISOString(), hold: false, owner: null, generation: null, ttl_seconds: null,
-        }),
-    );
+    const result = await this.inOneCall(principal, userId, input, unitCost, {
+      key,
+      requestHash: key ? spendFingerprint(userId, input) : null,
+      hold: NOT_A_HOLD,
+    });
     if (!result) return this.deductLocked(principal, userId, input, key);
     return { transaction: ledgerRow(result.entry!), balance: balanceRow(result.balance!), replayed: result.outcome === 'REPLAY' };
   }
@@ -730,20 +730,11 @@ export class CreditsService {
 
     await this.deps.rateLimiter.consume(`credits:${userId}`);
     if (!isUuid(userId)) throw new NotFoundError('User', userId);
-    const apiKeyId = principal.kind === 'SERVICE' ? principal.apiKeyId : null;
-    const result = await this.inOneCall(
-      principal,
-      userId,
-      input,
-      unitCost,
-      key ? holdFingerprint(userId, input, ttl) : null,
-      (amount, unitCost, requestHash) =>
-        this.spends.spend({
-          user: userId, operation: input.operation, unit_cost: unitCost, amount, key, hash: requestHash, api_key: apiKeyId,
-          details: input.details ?? {}, now: this.now().toISOString(), hold: true, owner: reservationOwner(principal),
-          generation: input.generationId ?? null, ttl_seconds: ttl,
-        }),
-    );
+    const result = await this.inOneCall(principal, userId, input, unitCost, {
+      key,
+      requestHash: key ? holdFingerprint(userId, input, ttl) : null,
+      hold: { hold: true, owner: reservationOwner(principal), generation: input.generationId ?? null, ttl_seconds: ttl },
+    });
     if (!result) return this.reserveLocked(principal, userId, input, { amount: await this.priceOf(principal, input), ttl, key });
     return {
       reservation: reservationRow(result.reservation!),
