@@ -98,8 +98,11 @@ describe('spends sent together', () => {
     await grant(retrier, 5);
     const holder = await api.signUp('batch-holder');
     await grant(holder, 10);
+    // Uses the retrier's key in the same batch, where the retrier's ledger row is already written but not committed.
+    const copycat = await api.signUp('batch-copycat');
+    await grant(copycat, 5);
 
-    const [richAnswers, retrierAnswers, holderAnswers] = await whileSlotsAreHeld('batch-blocker', 25 + 6 + 6, () =>
+    const [richAnswers, retrierAnswers, holderAnswers, copycatAnswer] = await whileSlotsAreHeld('batch-blocker', 25 + 6 + 6 + 1, () =>
       Promise.all([
         Promise.all(Array.from({ length: 25 }, () => api.graphql(DEDUCT, { input: { operation: 'AI_TEXT_CHAT' } }, rich.token))),
         Promise.all(
@@ -108,10 +111,11 @@ describe('spends sent together', () => {
           ),
         ),
         Promise.all(Array.from({ length: 6 }, () => api.graphql(RESERVE, { input: { operation: 'AI_TEXT_CHAT' } }, holder.token))),
+        api.graphql(DEDUCT, { input: { operation: 'AI_TEXT_CHAT', idempotencyKey: 'same-click' } }, copycat.token),
       ]),
     );
 
-    // 37 spends, at most 32 to a statement: two statements besides the blockers' own.
+    // 38 spends, at most 32 to a statement: two statements besides the blockers' own.
     expect(spendStatements()).toEqual({ alone: 2, together: 2 });
 
     // 100 credits at 5 each: twenty spends, and five refused with what was left.
@@ -125,14 +129,20 @@ describe('spends sent together', () => {
     expect(new Set(movements.map((movement) => movement.transaction.id)).size).toBe(1);
     expect(movements.filter((movement) => !movement.replayed)).toHaveLength(1);
     expect(movements.every((movement) => movement.balance.total === 10)).toBe(true);
+    // Another user's copy of that key is a spend of its own, from its own credits, not a replay of the retrier's.
+    expect(copycatAnswer.body.data.deductCredits).toMatchObject({ __typename: 'CreditMovement', replayed: false, balance: { total: 10 } });
+    expect(copycatAnswer.body.data.deductCredits.transaction.id).not.toBe(movements[0].transaction.id);
 
     expect(typenames(holderAnswers, 'reserveCredits')).toEqual([...Array(2).fill('InsufficientCreditsError'), ...Array(4).fill('ReservationResult')]);
 
-    const balances = await api.db.prisma.creditBalance.findMany({ where: { userId: { in: [rich.userId, retrier.userId, holder.userId] } } });
+    const balances = await api.db.prisma.creditBalance.findMany({
+      where: { userId: { in: [rich.userId, retrier.userId, holder.userId, copycat.userId] } },
+    });
     expect(Object.fromEntries(balances.map((b) => [b.userId, b.allowanceRemaining + b.grantedRemaining]))).toEqual({
       [rich.userId]: 0,
       [retrier.userId]: 10,
       [holder.userId]: 0,
+      [copycat.userId]: 10,
     });
     expect(await api.db.prisma.creditTransaction.count({ where: { userId: retrier.userId, kind: 'USAGE' } })).toBe(1);
     expect(await api.services.credits.reconcile()).toEqual([]);
