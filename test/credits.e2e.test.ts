@@ -332,6 +332,34 @@ describe('reservations', () => {
     expect(refund).toMatchObject({ amount: 4, balanceAfter: 10, reservationId: decodeGlobalID(id).id });
   });
 
+  it("settling a hold finds the hold's ledger row through an index, not by reading the whole ledger", async () => {
+    const { token, userId } = await newUser('long-ledger');
+    const held = await api.graphql(RESERVE, { input: { operation: 'UNIT', quantity: 4 } }, token);
+    const reservationId = decodeGlobalID(held.body.data.reserveCredits.reservation.id).id;
+    // A long ledger of rows that belong to no hold, as a busy account has; their amounts are 0 so the sum still holds.
+    await api.db.prisma.$executeRawUnsafe(
+      `INSERT INTO "CreditTransaction" (id, "userId", kind, amount, "balanceAfter")
+       SELECT gen_random_uuid(), $1::uuid, 'ADJUSTMENT', 0, 6 FROM generate_series(1, 20000)`,
+      userId,
+    );
+    await api.db.prisma.$executeRawUnsafe('ANALYZE "CreditTransaction"');
+
+    const [{ 'QUERY PLAN': plan }] = await api.db.prisma.$queryRawUnsafe<{ 'QUERY PLAN': unknown }[]>(
+      `EXPLAIN (FORMAT JSON) SELECT id, "generationId" FROM "CreditTransaction" WHERE "reservationId" = $1::uuid AND kind = 'USAGE' LIMIT 1`,
+      reservationId,
+    );
+    expect(JSON.stringify(plan)).toContain('"Index Name":"CreditTransaction_reservationId_idx"');
+    expect(JSON.stringify(plan)).not.toContain('Seq Scan');
+
+    const released = await api.graphql(FINALIZE, { id: held.body.data.reserveCredits.reservation.id, action: 'RELEASE' }, token);
+    expect(released.body.data.finalizeReservation).toMatchObject({ reservation: { status: 'RELEASED' }, balance: { total: 10 } });
+    const [hold, refund] = await Promise.all(
+      (['USAGE', 'REFUND'] as const).map((kind) => api.db.prisma.creditTransaction.findFirstOrThrow({ where: { reservationId, kind } })),
+    );
+    expect(refund).toMatchObject({ amount: 4, refundOfId: hold.id });
+    expect(await ledgerSum(userId)).toBe(10);
+  });
+
   it('another user cannot finalize my reservation', async () => {
     const owner = await newUser('res-owner');
     const thief = await newUser('res-thief');
