@@ -49,3 +49,23 @@ export function processCpuMs(pid: number | undefined): number | null {
   const fields = pid === undefined ? null : statFields(pid);
   return fields ? ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND : null;
 }
+
+/**
+ * The machine's CPU ticks so far (/proc/stat): all of them, and those stolen, when the hypervisor ran another guest on
+ * a core this machine wanted. Stolen time slows every process at once, so a run with much of it measured the host.
+ */
+export function machineTicks(): { total: number; stolen: number } | null {
+  try {
+    // cpu user nice system idle iowait irq softirq steal (guest time is already counted in user)
+    const ticks = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1, 9).map(Number);
+    return { total: ticks.reduce((sum, value) => sum + value, 0), stolen: ticks[7] ?? 0 };
+  } catch {
+    return null;
+  }
+}
+
+/** The share of the machine's CPU time stolen between two readings of {@link machineTicks}, in percent. */
+export function stolenPercent(before: ReturnType<typeof machineTicks>, after: ReturnType<typeof machineTicks>): number | null {
+  if (!before || !after || after.total <= before.total) return null;
+  return Math.round((1000 * (after.stolen - before.stolen)) / (after.total - before.total)) / 10;
+}

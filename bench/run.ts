@@ -25,7 +25,7 @@ import { createRuntime } from '../src/runtime.js';
 import { createApp } from '../src/server.js';
 import { signToken } from '../src/services/auth.js';
 import type { LoadRequest, LoadResult } from './load.js';
-import { findPostmaster, postgresCpuMs } from './cpu.js';
+import { findPostmaster, machineTicks, postgresCpuMs, stolenPercent } from './cpu.js';
 import type { BenchRow } from './rows.js';
 import { HISTORY_PAGE, scenarios, type BenchContext, type Ceiling, type Scenario } from './scenarios.js';
 
@@ -101,6 +101,8 @@ const serverCpuMs = () => {
 interface Reference {
   tps: number;
   postgresCpuMsPerTransaction: number | null;
+  /** Percent of the machine's CPU time the hypervisor took during the run. */
+  stolen: number | null;
 }
 
 /**
@@ -134,6 +136,7 @@ async function pgbench(
   const measure = async (ceiling: Ceiling): Promise<Reference | null> => {
     const mode = ceiling === 'pgbench -S' ? '-S' : '-N';
     const before = postgresCpuMs(postmaster);
+    const ticksBefore = machineTicks();
     const { stdout, stderr } = await run(PGBENCH, [mode, '-c', '50', '-j', '2', '-T', String(Math.max(SECONDS, 8)), '-n'], { env });
     const after = postgresCpuMs(postmaster);
     const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(stdout)?.[1]);
@@ -144,7 +147,11 @@ async function pgbench(
       return null;
     }
     progress(`pgbench ${mode}: ${Math.round(tps)} tps\n`);
-    return { tps, postgresCpuMsPerTransaction: before !== null && after !== null ? (after - before) / transactions : null };
+    return {
+      tps,
+      postgresCpuMsPerTransaction: before !== null && after !== null ? (after - before) / transactions : null,
+      stolen: stolenPercent(ticksBefore, machineTicks()),
+    };
   };
   return { measure, drop };
 }
@@ -296,6 +303,7 @@ async function main() {
           'SQL/req': ceiling === 'pgbench -S' ? 1 : 5,
           'server CPU ms/req': null,
           'PG CPU ms/req': round(measured.postgresCpuMsPerTransaction, 3),
+          'stolen %': measured.stolen,
           ratio: null,
           target: null,
           met: null,
@@ -369,7 +377,14 @@ async function main() {
     const connections = scenario.connections ?? CONNECTIONS;
     const context = { ...shared, keyPrefix: `${shared.keyPrefix}-${++runs}` };
     const totalsBefore = scenario.moves ? await balanceTotals(db) : new Map<string, number>();
-    const before = { statements: statements(), served, server: serverCpuMs(), postgres: postgresCpuMs(postmaster), collections: collections.length };
+    const before = {
+      statements: statements(),
+      served,
+      server: serverCpuMs(),
+      postgres: postgresCpuMs(postmaster),
+      collections: collections.length,
+      ticks: machineTicks(),
+    };
     progress(`${label} (${seconds} s, ${connections} connections${rate ? `, ${rate} req/s` : ''})… `);
     const result = await profiled(label, () => runLoad({ address, scenario: scenario.name, context, seconds, connections, rate }));
     // autocannon stops at the deadline with requests still in flight; they finish before the counters are read.
@@ -377,6 +392,7 @@ async function main() {
     while (served - before.served < result.requests.sent && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     const requests = served - before.served;
     const postgresAfter = postgresCpuMs(postmaster);
+    const stolen = stolenPercent(before.ticks, machineTicks());
     progress(`${Math.round(result.requests.average)} req/s, load generator ${(result.cpuMs / Math.max(1, result.requests.sent)).toFixed(3)} CPU ms/req sent\n`);
     if (result.failures || result.tally.wrong) {
       problems.push(`${label}: ${result.failures} failed requests, ${result.tally.wrong} wrong answers${result.tally.sample ? `, e.g. ${result.tally.sample}` : ''}`);
@@ -394,10 +410,11 @@ async function main() {
         postgres: before.postgres !== null && postgresAfter !== null ? (postgresAfter - before.postgres) / requests : null,
       },
       collections: collectionsSince(before.collections),
+      stolen,
     };
   };
 
-  const measuredColumns = ({ result, perRequest, collections: gc }: Awaited<ReturnType<typeof measure>>) => ({
+  const measuredColumns = ({ result, perRequest, collections: gc, stolen }: Awaited<ReturnType<typeof measure>>) => ({
     'req/s': Math.round(result.requests.average),
     'p50 ms': result.latency.p50,
     'p99 ms': result.latency.p99,
@@ -406,6 +423,7 @@ async function main() {
     'PG CPU ms/req': round(perRequest.postgres, 3),
     'full GCs': gc.full,
     'longest GC ms': round(gc.longestMs, 1),
+    'stolen %': stolen,
   });
 
   for (const scenario of selected) {
