@@ -92,9 +92,10 @@ export class SpendBatches {
       ]);
     } catch (error) {
       // An error PostgreSQL answered means the statement, and so every spend in it, was rolled back: each can go
-      // again alone. Any other (a connection lost) leaves it unknown whether they were committed, so none is resent.
-      if (error instanceof pg.DatabaseError) await Promise.all(batch.map((waiting) => this.sendAlone(waiting)));
-      else for (const waiting of batch) waiting.reject(error);
+      // again alone. Any other (a connection lost) leaves it unknown whether they were committed, so none is resent:
+      // sendWaiting reports it to each of them.
+      if (!(error instanceof pg.DatabaseError)) throw error;
+      await Promise.all(batch.map((waiting) => this.sendAlone(waiting)));
       return;
     }
     for (const { ordinal, ...outcome } of rows) batch[ordinal].resolve(outcome);
