@@ -63,15 +63,6 @@ async function spend(token: string, cost: number) {
   return response.body.data.deductCredits.__typename as string;
 }
 
-async function grant(user: { id: string }, amount: number) {
-  const response = await api.graphql(
-    `mutation($userId: ID!, $amount: Int!) { grantCredits(userId: $userId, amount: $amount, reason: "goodwill") { __typename } }`,
-    { userId: user.id, amount },
-    adminToken,
-  );
-  expect(response.body.data.grantCredits.__typename).toBe('CreditMovement');
-}
-
 async function subscribe(name: string, planKey: string, interval: 'MONTH' | 'YEAR' = 'MONTH', options: { trialDays?: number } = {}) {
   const user = await api.signUp(name);
   const created = await api.graphql(
@@ -108,7 +99,7 @@ const periodKeys = async (userId: string, subscriptionId: string) =>
 describe('plan changes inside a period', () => {
   it('a Pro user who spent 995 and downgrades keeps 5, not a fresh 300; the next paid period brings 300', async () => {
     const user = await subscribe('downgrader', 'pro');
-    await grant(user, 50);
+    await api.grantCredits(user.id, 50, adminToken);
     expect(await spend(user.token, 995)).toBe('CreditMovement');
     expect((await viewer(user.token)).creditBalance).toMatchObject({ allowanceTotal: 1000, allowanceRemaining: 5, grantedRemaining: 50 });
 
@@ -156,7 +147,7 @@ describe('plan changes inside a period', () => {
 describe('renewals', () => {
   it('the period job leaves a paid user alone at period end; the renewal invoice starts the period once', async () => {
     const user = await subscribe('renewer', 'plus');
-    await grant(user, 100);
+    await api.grantCredits(user.id, 100, adminToken);
     expect(await spend(user.token, 300)).toBe('CreditMovement');
 
     clockOffsetMs = periodEndOf(user.subscriptionId) - Date.now() + 60_000;
@@ -285,7 +276,7 @@ describe('trials and the end of a subscription', () => {
       user.token,
     );
     expect(spent.body.data.deductCredits.__typename).toBe('CreditMovement');
-    await grant(user, 20);
+    await api.grantCredits(user.id, 20, adminToken);
     fake.setSubscription(user.subscriptionId, { status: 'canceled', ended_at: Math.floor(Date.now() / 1000) });
     await deliver('customer.subscription.deleted', fake.subscriptions.get(user.subscriptionId)!);
     expect(await viewer(user.token)).toMatchObject({ tier: 'FREE', creditBalance: { allowanceTotal: 10, allowanceRemaining: 10, grantedRemaining: 20 } });

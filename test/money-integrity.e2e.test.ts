@@ -69,15 +69,6 @@ async function createKey(scopes: string[], name = `key-${scopes.join('-')}`) {
   return response.body.data.createApiKey as { secret: string; apiKey: { id: string; prefix: string } };
 }
 
-async function grantTo(globalId: string, amount: number) {
-  const response = await api.graphql(
-    `mutation($id: ID!, $amount: Int!) { grantCredits(userId: $id, amount: $amount, reason: "test") { __typename } }`,
-    { id: globalId, amount },
-    adminToken,
-  );
-  expect(response.body.data.grantCredits.__typename).toBe('CreditMovement');
-}
-
 describe('users pay the configured price', () => {
   it('a user who names an amount is refused with ForbiddenError and nothing moves', async () => {
     const { token, userId } = await newUser(api, 'price-chooser');
@@ -360,7 +351,7 @@ describe('idempotency keys', () => {
 
   it('deduct and reserve keys live apart: one kind of call can neither block nor replay the other', async () => {
     const { token, userId } = await newUser(api, 'cross-kind');
-    await grantTo((await api.graphql(BALANCE, {}, token)).body.data.viewer.id, 100);
+    await api.grantCredits((await api.graphql(BALANCE, {}, token)).body.data.viewer.id, 100, adminToken);
     const deducted = await api.graphql(DEDUCT, { input: { operation: 'AI_TEXT_CHAT', idempotencyKey: 'reservation:k1' } }, token);
     expect(deducted.body.data.deductCredits.__typename).toBe('CreditMovement');
     const reserved = await api.graphql(RESERVE, { input: { operation: 'AI_TEXT_CHAT', idempotencyKey: 'k1' } }, token);

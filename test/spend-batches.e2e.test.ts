@@ -38,19 +38,10 @@ const spendStatements = () => ({
   together: api.db.queries.filter((query) => query.includes('credit_spend_many(')).length,
 });
 
-async function grant(user: { id: string }, amount: number) {
-  const response = await api.graphql(
-    `mutation($id: ID!, $amount: Int!) { grantCredits(userId: $id, amount: $amount, reason: "batch test") { __typename } }`,
-    { id: user.id, amount },
-    adminToken,
-  );
-  expect(response.body.data.grantCredits.__typename).toBe('CreditMovement');
-}
-
 /** Runs `send` while both statement slots wait on a lock, and lets the lock go once `spends` more spends are queued. */
 async function whileSlotsAreHeld<T>(name: string, spends: number, send: () => Promise<T>): Promise<T> {
   const blocker = await api.signUp(name);
-  await grant(blocker, 10);
+  await api.grantCredits(blocker.id, 10, adminToken);
   const lock = new pg.Client({ connectionString: api.db.url });
   await lock.connect();
   const enqueued = jest.spyOn(SpendBatches.prototype, 'spend');
@@ -93,14 +84,14 @@ const typenames = (responses: GraphQLResponse[], field: string) =>
 describe('spends sent together', () => {
   it('each spend in a batch answers as it would alone: the last credits once, a reused key once, holds by the same rule', async () => {
     const rich = await api.signUp('batch-rich');
-    await grant(rich, 90);
+    await api.grantCredits(rich.id, 90, adminToken);
     const retrier = await api.signUp('batch-retrier');
-    await grant(retrier, 5);
+    await api.grantCredits(retrier.id, 5, adminToken);
     const holder = await api.signUp('batch-holder');
-    await grant(holder, 10);
+    await api.grantCredits(holder.id, 10, adminToken);
     // Uses the retrier's key in the same batch, where the retrier's ledger row is already written but not committed.
     const copycat = await api.signUp('batch-copycat');
-    await grant(copycat, 5);
+    await api.grantCredits(copycat.id, 5, adminToken);
 
     const [richAnswers, retrierAnswers, holderAnswers, copycatAnswer] = await whileSlotsAreHeld('batch-blocker', 25 + 6 + 6 + 1, () =>
       Promise.all([
@@ -155,7 +146,7 @@ describe('spends sent together', () => {
     await api.db.prisma.$executeRawUnsafe(`CREATE TRIGGER refuse_broken_feature BEFORE INSERT ON "CreditTransaction"
       FOR EACH ROW WHEN (NEW.operation = 'BROKEN_FEATURE') EXECUTE FUNCTION refuse_broken_feature()`);
     const user = await api.signUp('batch-with-a-broken-spend');
-    await grant(user, 10);
+    await api.grantCredits(user.id, 10, adminToken);
 
     const answers = await whileSlotsAreHeld('batch-blocker-2', 4, () =>
       Promise.all([

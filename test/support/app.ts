@@ -47,6 +47,8 @@ export interface TestApp {
   token(sub: string, claims?: { email?: string; name?: string; picture?: string; emailVerified?: boolean }): Promise<string>;
   /** Signs in as a new user, who is created by that first request: their token, global id and row id. */
   signUp(sub: string, claims?: { email?: string; name?: string }): Promise<{ token: string; id: string; userId: string }>;
+  /** Grants credits over HTTP as the admin whose token is given; throws unless the grant was made. */
+  grantCredits(userGlobalId: string, amount: number, adminToken: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -109,6 +111,16 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
       const id = (await api.execute(ViewerDocument, {}, token)).body.data!.viewer!.id;
       const { id: userId } = await db.prisma.user.findUniqueOrThrow({ where: { externalAuthId: sub }, select: { id: true } });
       return { token, id, userId };
+    },
+    async grantCredits(userGlobalId, amount, adminToken) {
+      const response = await api.graphql(
+        `mutation($id: ID!, $amount: Int!) { grantCredits(userId: $id, amount: $amount, reason: "test grant") { __typename } }`,
+        { id: userGlobalId, amount },
+        adminToken,
+      );
+      if (response.body.data?.grantCredits?.__typename !== 'CreditMovement') {
+        throw new Error(`grantCredits did not grant: ${JSON.stringify(response.body)}`);
+      }
     },
     async close() {
       await app.close();
