@@ -1,6 +1,7 @@
 import { SignJWT } from 'jose';
 import { loadConfig } from '../src/config.js';
-import { CLOCK_SKEW_SECONDS, createTokenVerifier } from '../src/services/auth.js';
+import { CLOCK_SKEW_SECONDS, createTokenVerifier, rememberVerified, type VerifiedIdentity } from '../src/services/auth.js';
+import { AuthenticationError } from '../src/services/errors.js';
 
 const SECRET = 'a-token-secret-that-is-long-enough-for-hs256';
 const auth = loadConfig({ NODE_ENV: 'test', AUTH_JWT_SECRET: SECRET }).auth;
@@ -43,5 +44,45 @@ describe('a verified token is remembered until it expires', () => {
     const first = await verify(signed);
     expect(() => Object.assign(first, { externalAuthId: 'someone-else' })).toThrow(TypeError);
     await expect(verify(signed)).resolves.toMatchObject({ externalAuthId: 'frozen' });
+  });
+});
+
+describe('a token brought by several requests at once', () => {
+  const identity: VerifiedIdentity = { externalAuthId: 'page', email: null, emailVerified: false, name: null, picture: null, expiresAt: start / 1000 + 600 };
+  const slowly = <T>(settle: () => T) => new Promise((resolve) => setTimeout(resolve, 20)).then(settle);
+
+  it('is verified once for all of them, and each gets the same identity', async () => {
+    const verify = createTokenVerifier(auth, () => start);
+    const signed = await token({ sub: 'page', email: 'p@example.com' }, start, 600);
+    const answers = await Promise.all(Array.from({ length: 20 }, () => verify(signed)));
+    expect(new Set(answers).size).toBe(1);
+    expect(answers[0]).toMatchObject({ externalAuthId: 'page', email: 'p@example.com' });
+    await expect(verify(signed)).resolves.toBe(answers[0]);
+  });
+
+  it('counts one verification for twenty requests that arrive while it runs', async () => {
+    let verifications = 0;
+    const verify = rememberVerified(() => slowly(() => (verifications++, identity)), () => start);
+    await Promise.all(Array.from({ length: 20 }, () => verify('a-new-token')));
+    await verify('a-new-token');
+    expect(verifications).toBe(1);
+  });
+
+  it('gives a refusal to every request waiting on it and keeps none of it', async () => {
+    let verifications = 0;
+    const verify = rememberVerified(
+      () =>
+        slowly(() => {
+          verifications++;
+          if (verifications === 1) throw new AuthenticationError('The token signature is invalid');
+          return identity;
+        }),
+      () => start,
+    );
+    const answers = await Promise.allSettled(Array.from({ length: 5 }, () => verify('a-token')));
+    expect(answers.map((answer) => answer.status)).toEqual(Array(5).fill('rejected'));
+    expect(verifications).toBe(1);
+    await expect(verify('a-token')).resolves.toMatchObject({ externalAuthId: 'page' });
+    expect(verifications).toBe(2);
   });
 });

@@ -70,15 +70,33 @@ export function createTokenVerifier(auth: Config['auth'], clock: () => number = 
  * (no later: the verifier itself would accept it a little longer, within CLOCK_SKEW_SECONDS). Only successes are
  * kept. Whether the account may be served (ban, deletion) is not part of this: it is read from the database on every
  * request.
+ *
+ * Requests that bring a token while it is being verified wait for that verification instead of starting their own: a
+ * page that loads several queries at once sends its new token with each of them. A refusal is given to every one of
+ * them and, like any refusal, not kept.
  */
-function rememberVerified(verify: TokenVerifier, clock: () => number): TokenVerifier {
+export function rememberVerified(verify: TokenVerifier, clock: () => number): TokenVerifier {
   const verified = new LRUCache<string, VerifiedIdentity>({ max: VERIFIED_TOKENS_KEPT });
-  return async (token) => {
-    const known = verified.get(token);
-    if (known && known.expiresAt! * 1000 > clock()) return known;
+  const verifying = new Map<string, Promise<VerifiedIdentity>>();
+  const verifyAndRemember = async (token: string) => {
     const identity = Object.freeze(await verify(token));
     if (identity.expiresAt !== undefined) verified.set(token, identity);
     return identity;
+  };
+  return (token) => {
+    const known = verified.get(token);
+    if (known && known.expiresAt! * 1000 > clock()) return Promise.resolve(known);
+    let pending = verifying.get(token);
+    if (!pending) {
+      const started = verifyAndRemember(token);
+      const settled = () => {
+        if (verifying.get(token) === started) verifying.delete(token);
+      };
+      started.then(settled, settled);
+      verifying.set(token, started);
+      pending = started;
+    }
+    return pending;
   };
 }
 
