@@ -68,6 +68,17 @@ describe('a token brought by several requests at once', () => {
     expect(verifications).toBe(1);
   });
 
+  it("a forged or altered token sent while its victim's genuine one is being verified gets a verification of its own, and is refused", async () => {
+    const verify = createTokenVerifier(auth, () => start);
+    const genuine = await token({ sub: 'page-victim', email: 'v@example.com' }, start, 600);
+    const forged = await token({ sub: 'page-victim', email: 'v@example.com' }, start, 600, 'another-secret-that-is-long-enough-for-hs256');
+    const signature = genuine.split('.')[2];
+    const altered = `${genuine.slice(0, genuine.lastIndexOf('.'))}.${signature.slice(0, -2)}${signature.endsWith('AA') ? 'AB' : 'AA'}`;
+    const [victim, ...attacks] = await Promise.allSettled([verify(genuine), verify(forged), verify(altered), verify(forged)]);
+    expect(victim).toMatchObject({ status: 'fulfilled', value: { externalAuthId: 'page-victim' } });
+    expect(attacks).toEqual(attacks.map(() => ({ status: 'rejected', reason: expect.objectContaining({ message: 'The token signature is invalid' }) })));
+  });
+
   it('gives a refusal to every request waiting on it and keeps none of it', async () => {
     let verifications = 0;
     const verify = rememberVerified(
