@@ -88,13 +88,9 @@ export function rememberVerified(verify: TokenVerifier, clock: () => number): To
     if (known && known.expiresAt! * 1000 > clock()) return Promise.resolve(known);
     let pending = verifying.get(token);
     if (!pending) {
-      const started = verifyAndRemember(token);
-      const settled = () => {
-        if (verifying.get(token) === started) verifying.delete(token);
-      };
-      started.then(settled, settled);
-      verifying.set(token, started);
-      pending = started;
+      // The entry stays until this verification settles, so no other can replace it before `finally` removes it.
+      pending = verifyAndRemember(token).finally(() => verifying.delete(token));
+      verifying.set(token, pending);
     }
     return pending;
   };
