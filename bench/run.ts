@@ -12,8 +12,9 @@ import { execFile, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { constants as perf, PerformanceObserver } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
@@ -30,6 +31,8 @@ import type { BenchRow } from './rows.js';
 import { HISTORY_PAGE, scenarios, type BenchContext, type Ceiling, type Scenario } from './scenarios.js';
 
 const run = promisify(execFile);
+/** bench/, found from the project's root: `npm run bench` runs this file from its bundle under .build/. */
+const benchDir = join(projectRoot(dirname(fileURLToPath(import.meta.url))), 'bench');
 /** With BENCH_CPU_PROFILE_DIR set, each measured run writes the server process's CPU profile there (<label>.cpuprofile). */
 const PROFILE_DIR = process.env.BENCH_CPU_PROFILE_DIR;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -45,10 +48,16 @@ const progress = (text: string) => process.stderr.write(text);
 /** Undone in reverse order when the run fails, so no database server outlives it. */
 const cleanups: (() => Promise<unknown> | void)[] = [];
 
+function projectRoot(from: string): string {
+  if (existsSync(join(from, 'package.json'))) return from;
+  if (dirname(from) === from) throw new Error('no package.json above the bench');
+  return projectRoot(dirname(from));
+}
+
 /** The load comes from a child process so it does not share the server's event loop or CPU accounting. */
 function runLoad(request: LoadRequest): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(new URL('./load.ts', import.meta.url), { execArgv: ['--import', 'tsx'] });
+    const child = fork(join(benchDir, 'load.ts'), { execArgv: ['--import', 'tsx'] });
     child.once('message', (message) => resolve(message as LoadResult));
     child.once('error', reject);
     // Settles the promise only if no result came first: a generator that exits without one must not leave the run waiting.
@@ -464,10 +473,13 @@ async function main() {
   rmSync(storageDir, { recursive: true, force: true });
 
   // The background work (webhook backlog, job pickup, cold start) measures itself on its own database.
-  if (wanted('backlog') && existsSync(new URL('./backlog.ts', import.meta.url))) {
+  const backlog = join(benchDir, 'backlog.ts');
+  if (wanted('backlog') && existsSync(backlog)) {
     progress('background scenarios…\n');
-    const backlogModule = './backlog.js';
-    const { runBacklogScenarios } = (await import(backlogModule)) as { runBacklogScenarios: () => Promise<BenchRow[]> };
+    // They start servers of their own and are not bundled with this file: tsx loads them, after the measured server has
+    // stopped.
+    (await import('tsx/esm/api')).register();
+    const { runBacklogScenarios } = (await import(pathToFileURL(backlog).href)) as { runBacklogScenarios: () => Promise<BenchRow[]> };
     rows.push(...(await runBacklogScenarios()));
   }
 
