@@ -49,7 +49,7 @@ function resolvableFromRoot(specifier) {
   }
 }
 
-// Loaded from node_modules at run time: native addons, packages that load files by path, and the start's own fallback.
+// Loaded from node_modules at run time: native addons, packages that load files by path, and runBuilt's own fallback.
 const UNBUNDLED = [
   'sharp',
   'pg-native',
@@ -71,7 +71,7 @@ function buildOptions(entry, outdir) {
     entryPoints: [join(root, entry)],
     outdir,
     bundle: true,
-    // What main.ts imports dynamically becomes chunks of its own, so PostgreSQL starts before the rest is loaded.
+    // What the entry imports dynamically becomes chunks of its own: src/main.ts starts PostgreSQL before the rest is loaded.
     splitting: true,
     external: UNBUNDLED,
     // Bundled CommonJS packages require Node's own modules, which an ES module has no `require` for.
